@@ -1,0 +1,284 @@
+import { isAbsolute, resolve } from "node:path";
+
+/** Every setting of `modelwatch serve`, parsed and validated once at start. */
+export interface Config {
+  clickhouse: { url?: string; username?: string; password?: string; database: string };
+  dataDir: string;
+  host: string;
+  httpPort: number;
+  ingestTokens: string[];
+  readTokens: string[];
+  retentionDays: number;
+  batch: { maxBatchRecords: number; flushIntervalMs: number; maxQueueRecords: number };
+  limits: {
+    maxBodyBytes: number;
+    maxDecompressedBytes: number;
+    maxAttributesPerRecord: number;
+    maxFutureMinutes: number;
+    maxPastDays: number;
+  };
+}
+
+/** A configuration problem, or several: the message lists each with the setting's name and bound. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+type Kind = "string" | "url" | "int" | "list" | "identifier";
+
+interface Setting {
+  /** Command-line flag (without --), also the key in `flags`. */
+  flag: string;
+  env: string;
+  kind: Kind;
+  default?: string;
+  min?: number;
+  max?: number;
+  help: string;
+}
+
+/** The settings table: flags, environment variables, defaults and bounds, and the --help text. */
+export const SETTINGS = [
+  {
+    flag: "clickhouse-url",
+    env: "CLICKHOUSE_URL",
+    kind: "url",
+    help: "ClickHouse server or cluster (http(s)://host:8123); unset: embedded store",
+  },
+  {
+    flag: "clickhouse-user",
+    env: "CLICKHOUSE_USER",
+    kind: "string",
+    help: "ClickHouse user (default: default)",
+  },
+  { flag: "clickhouse-password", env: "CLICKHOUSE_PASSWORD", kind: "string", help: "ClickHouse password" },
+  {
+    flag: "database",
+    env: "CLICKHOUSE_DATABASE",
+    kind: "identifier",
+    default: "modelwatch",
+    help: "database for modelwatch's tables",
+  },
+  {
+    flag: "data-dir",
+    env: "MODELWATCH_DATA_DIR",
+    kind: "string",
+    default: "./data",
+    help: "embedded store's data directory",
+  },
+  {
+    flag: "host",
+    env: "MODELWATCH_HOST",
+    kind: "string",
+    help: "address to listen on (default: 127.0.0.1; 0.0.0.0 when an ingest token is set)",
+  },
+  {
+    flag: "http-port",
+    env: "MODELWATCH_HTTP_PORT",
+    kind: "int",
+    default: "4318",
+    min: 0,
+    max: 65535,
+    help: "HTTP port: OTLP, /v1/events, /sql, /metrics, health",
+  },
+  {
+    flag: "ingest-tokens",
+    env: "MODELWATCH_INGEST_TOKENS",
+    kind: "list",
+    help: "comma-separated bearer tokens accepted for ingest",
+  },
+  {
+    flag: "read-tokens",
+    env: "MODELWATCH_READ_TOKENS",
+    kind: "list",
+    help: "comma-separated bearer tokens accepted for /sql",
+  },
+  {
+    flag: "retention-days",
+    env: "MODELWATCH_RETENTION_DAYS",
+    kind: "int",
+    default: "90",
+    min: 1,
+    max: 36500,
+    help: "days of events kept (whole parts dropped)",
+  },
+  {
+    flag: "batch-max-records",
+    env: "MODELWATCH_BATCH_MAX_RECORDS",
+    kind: "int",
+    default: "20000",
+    min: 1,
+    max: 1_000_000,
+    help: "rows per insert at most",
+  },
+  {
+    flag: "batch-flush-interval-ms",
+    env: "MODELWATCH_BATCH_FLUSH_INTERVAL_MS",
+    kind: "int",
+    default: "50",
+    min: 1,
+    max: 60_000,
+    help: "longest wait before a partial batch is inserted",
+  },
+  {
+    flag: "queue-max-records",
+    env: "MODELWATCH_QUEUE_MAX_RECORDS",
+    kind: "int",
+    default: "200000",
+    min: 1,
+    max: 50_000_000,
+    help: "records waiting for the store before ingest answers 503",
+  },
+  {
+    flag: "max-body-bytes",
+    env: "MODELWATCH_MAX_BODY_BYTES",
+    kind: "int",
+    default: String(16 * 1024 * 1024),
+    min: 1024,
+    max: 1024 ** 3,
+    help: "largest request body",
+  },
+  {
+    flag: "max-decompressed-bytes",
+    env: "MODELWATCH_MAX_DECOMPRESSED_BYTES",
+    kind: "int",
+    default: String(64 * 1024 * 1024),
+    min: 1024,
+    max: 4 * 1024 ** 3,
+    help: "largest body after gzip decompression",
+  },
+  {
+    flag: "max-attributes",
+    env: "MODELWATCH_MAX_ATTRIBUTES",
+    kind: "int",
+    default: "512",
+    min: 1,
+    max: 100_000,
+    help: "attributes per record at most",
+  },
+  {
+    flag: "max-future-minutes",
+    env: "MODELWATCH_MAX_FUTURE_MINUTES",
+    kind: "int",
+    default: "60",
+    min: 0,
+    max: 525_600,
+    help: "how far ahead of now an event time may be",
+  },
+  {
+    flag: "max-past-days",
+    env: "MODELWATCH_MAX_PAST_DAYS",
+    kind: "int",
+    help: "how far back an event time may be (default: the retention)",
+    min: 1,
+    max: 36500,
+  },
+] as const satisfies readonly Setting[];
+
+export type SettingFlag = (typeof SETTINGS)[number]["flag"];
+
+/**
+ * Builds the configuration from flags (which win) and the environment. Throws ConfigError listing every
+ * problem found.
+ */
+export function parseConfig(
+  flags: Partial<Record<string, string>>,
+  env: NodeJS.ProcessEnv,
+  cwd = process.cwd(),
+): Config {
+  const problems: string[] = [];
+  const raw = (s: Setting): string | undefined => {
+    const v = flags[s.flag] ?? env[s.env] ?? s.default;
+    return v === undefined || v === "" ? undefined : v;
+  };
+  const values = new Map<string, string | number | string[] | undefined>();
+  for (const s of SETTINGS as readonly Setting[]) {
+    const v = raw(s);
+    const name = `--${s.flag} / ${s.env}`;
+    if (v === undefined) {
+      values.set(s.flag, s.kind === "list" ? [] : undefined);
+      continue;
+    }
+    switch (s.kind) {
+      case "int": {
+        const n = Number(v);
+        if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
+          problems.push(`${name}: ${JSON.stringify(v)} is not a whole number`);
+        else if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
+          problems.push(`${name}: ${n} is outside ${s.min} to ${s.max}`);
+        } else values.set(s.flag, n);
+        break;
+      }
+      case "url": {
+        let ok = false;
+        try {
+          ok = ["http:", "https:"].includes(new URL(v).protocol);
+        } catch {}
+        if (!ok) problems.push(`${name}: ${JSON.stringify(v)} is not an http(s) URL`);
+        else values.set(s.flag, v);
+        break;
+      }
+      case "identifier":
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v))
+          problems.push(`${name}: ${JSON.stringify(v)} must be letters, digits and _`);
+        else values.set(s.flag, v);
+        break;
+      case "list":
+        values.set(
+          s.flag,
+          v
+            .split(",")
+            .map((t) => t.trim())
+            .filter((t) => t !== ""),
+        );
+        break;
+      case "string":
+        values.set(s.flag, v);
+        break;
+    }
+  }
+  for (const flag of Object.keys(flags)) {
+    if (!SETTINGS.some((s) => s.flag === flag))
+      problems.push(`--${flag}: unknown option (see modelwatch --help)`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const get = <T>(flag: SettingFlag) => values.get(flag) as T;
+  const ingestTokens = get<string[]>("ingest-tokens");
+  const retentionDays = get<number>("retention-days");
+  const dataDir = get<string>("data-dir");
+  return {
+    clickhouse: {
+      url: get<string | undefined>("clickhouse-url"),
+      username: get<string | undefined>("clickhouse-user"),
+      password: get<string | undefined>("clickhouse-password"),
+      database: get<string>("database"),
+    },
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    host: get<string | undefined>("host") ?? (ingestTokens.length > 0 ? "0.0.0.0" : "127.0.0.1"),
+    httpPort: get<number>("http-port"),
+    ingestTokens,
+    readTokens: get<string[]>("read-tokens"),
+    retentionDays,
+    batch: {
+      maxBatchRecords: get<number>("batch-max-records"),
+      flushIntervalMs: get<number>("batch-flush-interval-ms"),
+      maxQueueRecords: get<number>("queue-max-records"),
+    },
+    limits: {
+      maxBodyBytes: get<number>("max-body-bytes"),
+      maxDecompressedBytes: get<number>("max-decompressed-bytes"),
+      maxAttributesPerRecord: get<number>("max-attributes"),
+      maxFutureMinutes: get<number>("max-future-minutes"),
+      maxPastDays: get<number | undefined>("max-past-days") ?? retentionDays,
+    },
+  };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}

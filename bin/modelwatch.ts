@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
+import { StoreError } from "../store/index.js";
+import { ConfigError, isLoopback, parseConfig, SETTINGS } from "./config.js";
+import { startService } from "./service.js";
+import { CliError, runSql } from "./sql-command.js";
+
+const USAGE = `modelwatch — monitoring for deployed ML models
+
+Usage:
+  modelwatch serve [options]              run the collector (OTLP/HTTP, /v1/events, /sql, /metrics)
+  modelwatch sql "SELECT …" [options]     run a read-only query against the store
+      --format table|tsv|csv|json         output (default: table on a terminal, tsv otherwise)
+      --param name=value                  value for a {name:Type} placeholder (repeatable)
+  modelwatch --help
+
+Options (each also read from the environment variable named):
+${SETTINGS.map((s) => `  --${s.flag.padEnd(26)} ${s.env.padEnd(36)} ${s.help}`).join("\n")}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const options = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: "string" as const }]));
+  let parsed: ReturnType<typeof parse>;
+  const parse = () =>
+    parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...options,
+        help: { type: "boolean", short: "h" },
+        format: { type: "string" },
+        param: { type: "string", multiple: true },
+      },
+    });
+  try {
+    parsed = parse();
+  } catch (err) {
+    process.stderr.write(`modelwatch: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === "help") {
+    process.stdout.write(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const { help: _h, format, param, ...settingFlags } = values;
+  const config = parseConfig(settingFlags as Record<string, string>, process.env);
+
+  switch (command) {
+    case "serve": {
+      if (!isLoopback(config.host) && config.ingestTokens.length === 0) {
+        process.stderr.write(
+          `warning: listening on ${config.host} with no ingest token: anyone who can reach it can write events\n`,
+        );
+      } else if (config.ingestTokens.length === 0) {
+        process.stderr.write(
+          "no ingest token configured: listening on loopback only (set MODELWATCH_INGEST_TOKENS to accept remote senders)\n",
+        );
+      }
+      const service = await startService(config, process.env);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          process.stderr.write(`${signal}: stopping (flushing accepted records)\n`);
+          service.close().then(resolve, (err) => {
+            process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+            resolve();
+          });
+        };
+        process.once("SIGTERM", () => stop("SIGTERM"));
+        process.once("SIGINT", () => stop("SIGINT"));
+      });
+      return 0;
+    }
+    case "sql": {
+      const sql = rest.join(" ").trim();
+      if (sql === "")
+        throw new CliError('modelwatch sql needs a query: modelwatch sql "SELECT count() FROM predictions"');
+      const outFormat = (format ?? (process.stdout.isTTY ? "table" : "tsv")) as OutputFormat;
+      if (!(outFormat in OUTPUT_FORMATS)) {
+        throw new CliError(`--format ${format} is not one of ${Object.keys(OUTPUT_FORMATS).join(", ")}`);
+      }
+      const params: Record<string, string> = {};
+      for (const p of param ?? []) {
+        const eq = p.indexOf("=");
+        if (eq <= 0) throw new CliError(`--param ${p}: write it as name=value`);
+        params[p.slice(0, eq)] = p.slice(eq + 1);
+      }
+      process.stdout.write(await runSql({ sql, format: outFormat, params }, config));
+      return 0;
+    }
+    default:
+      process.stderr.write(`modelwatch: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || err instanceof CliError || err instanceof StoreError) {
+      process.stderr.write(`modelwatch: ${err.message}\n`);
+    } else {
+      process.stderr.write(
+        `modelwatch: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
+    }
+    process.exitCode = 1;
+  },
+);

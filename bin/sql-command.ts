@@ -1,0 +1,74 @@
+import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
+import { migrate, Store, StoreError } from "../store/index.js";
+import { type Config, isLoopback } from "./config.js";
+
+export interface SqlRequest {
+  sql: string;
+  format: OutputFormat;
+  params: Record<string, string>;
+}
+
+/** A failure the CLI prints as-is and exits 1 on. */
+export class CliError extends Error {
+  override readonly name = "CliError";
+}
+
+/**
+ * Runs an analyst query. With a service running it asks the service's /sql endpoint (in embedded mode the
+ * service owns the store); with none it opens the store itself, read-only all the same.
+ */
+export async function runSql(req: SqlRequest, config: Config): Promise<Buffer> {
+  const base = `http://${isLoopback(config.host) ? config.host : "127.0.0.1"}:${config.httpPort}`;
+  if (await serviceAnswers(base)) return viaService(base, req, config.readTokens[0]);
+  let store: Store;
+  try {
+    store = await Store.open({ ...config.clickhouse, dataDir: config.dataDir });
+  } catch (err) {
+    throw new CliError(
+      `no service answers at ${base}, and the store cannot be opened: ${(err as Error).message}`,
+    );
+  }
+  try {
+    await migrate(store, { retentionDays: config.retentionDays });
+    return await store.queryReadOnly({
+      sql: req.sql,
+      defaultFormat: OUTPUT_FORMATS[req.format],
+      params: req.params,
+    });
+  } catch (err) {
+    if (err instanceof StoreError) throw new CliError(err.message);
+    throw err;
+  } finally {
+    await store.close();
+  }
+}
+
+async function serviceAnswers(base: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    await res.body?.cancel();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function viaService(base: string, req: SqlRequest, token: string | undefined): Promise<Buffer> {
+  const url = new URL(`${base}/sql`);
+  url.searchParams.set("default_format", OUTPUT_FORMATS[req.format]);
+  for (const [k, v] of Object.entries(req.params)) url.searchParams.set(`param_${k}`, v);
+  const res = await fetch(url, {
+    method: "POST",
+    body: req.sql,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (!res.ok) {
+    let message = body.toString("utf8");
+    try {
+      message = (JSON.parse(message) as { error: { message: string } }).error.message;
+    } catch {}
+    throw new CliError(`the service at ${base} refused the query (${res.status}): ${message}`);
+  }
+  return body;
+}

@@ -1,0 +1,2 @@
+export { bearerAuth } from "./bearer-auth.js";
+export { errorResponse, HttpError } from "./http-error.js";

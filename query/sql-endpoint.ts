@@ -1,0 +1,55 @@
+import { Hono } from "hono";
+import { bearerAuth, HttpError } from "../common/index.js";
+import { type Store, StoreError } from "../store/index.js";
+import { contentTypeFor, ENGINE_FORMAT } from "./formats.js";
+
+export interface SqlEndpointOptions {
+  /** Bearer tokens accepted for reading; empty → no token needed. */
+  readTokens: readonly string[];
+  maxQueryBytes: number;
+}
+
+/**
+ * `GET|POST /sql`: analyst SQL against the store, read-only by the engine's `readonly` setting (not by
+ * parsing SQL). Like ClickHouse's HTTP interface: the query in `?query=` and/or the body, `default_format`,
+ * and `param_<name>` values for `{name:Type}` placeholders.
+ */
+export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
+  const app = new Hono();
+  app.use("/sql", bearerAuth(options.readTokens, "read"));
+  app.on(["GET", "POST"], "/sql", async (c) => {
+    const url = new URL(c.req.url);
+    const body = c.req.method === "POST" ? await c.req.text() : "";
+    const sql = [url.searchParams.get("query") ?? "", body].filter((s) => s.trim() !== "").join("\n");
+    if (sql === "")
+      throw new HttpError(400, "missing_query", "send the SQL in ?query= or in the request body");
+    if (Buffer.byteLength(sql) > options.maxQueryBytes) {
+      throw new HttpError(413, "query_too_large", `the query is larger than ${options.maxQueryBytes} bytes`);
+    }
+    const defaultFormat = url.searchParams.get("default_format") ?? "TabSeparated";
+    if (!ENGINE_FORMAT.test(defaultFormat)) {
+      throw new HttpError(
+        400,
+        "bad_format",
+        `default_format ${JSON.stringify(defaultFormat)} is not a format name`,
+      );
+    }
+    const params: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) {
+      if (key.startsWith("param_")) params[key.slice("param_".length)] = value;
+    }
+    try {
+      const out = await store.queryReadOnly({ sql, defaultFormat, params });
+      return new Response(new Uint8Array(out), {
+        headers: { "content-type": contentTypeFor(defaultFormat) },
+      });
+    } catch (err) {
+      if (err instanceof StoreError && err.code === "READONLY") {
+        throw new HttpError(403, "readonly", `${err.message} (this endpoint only reads)`);
+      }
+      if (err instanceof StoreError) throw new HttpError(400, "query_failed", err.message);
+      throw err;
+    }
+  });
+  return app;
+}

@@ -1,0 +1,167 @@
+import { Readable } from "node:stream";
+import { type ClickHouseClient, createClient, type DataFormat } from "@clickhouse/client";
+import { createChdbConnection } from "chdb/connection";
+import { clickhouseCode, StoreError } from "./errors.js";
+
+/** How to reach the store. Parsed and validated by the caller (bin/config). */
+export interface StoreOptions {
+  /** A ClickHouse server or cluster (`http(s)://host:8123`); unset → embedded chdb at `dataDir`. */
+  url?: string;
+  username?: string;
+  password?: string;
+  /** Database holding modelwatch's tables; a plain identifier. */
+  database: string;
+  /** Embedded mode's data directory. */
+  dataDir: string;
+}
+
+export type StoreMode = "embedded" | "server";
+
+/** Tables the store writes; identifiers come from this fixed set, never from input. */
+export type TableName = "predictions" | "labels";
+
+/** Output formats a read-only query may ask the engine for. */
+export interface ReadOnlyQuery {
+  sql: string;
+  /** Engine format used when the SQL has no FORMAT clause (ClickHouse's `default_format`). */
+  defaultFormat: string;
+  /** Values for `{name:Type}` placeholders. */
+  params?: Record<string, string>;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Limits applied to analyst queries before the read-only lock is taken. */
+const READ_ONLY_LIMITS = ["SET max_execution_time = 60", "SET max_result_bytes = 1073741824"];
+
+/**
+ * The one database API: `@clickhouse/client`, over HTTP to a server or over `chdb/connection` in process.
+ * Writers and analyst queries use separate connections, so the engine's `readonly` setting can be locked on
+ * the latter without touching the former.
+ */
+export class Store {
+  private constructor(
+    readonly mode: StoreMode,
+    readonly database: string,
+    /** The read-write client; SQL must qualify tables with `database`. */
+    readonly client: ClickHouseClient,
+    private readonly reader: ClickHouseClient,
+  ) {}
+
+  /** Connects (or opens the embedded data directory). Throws StoreError("CONFIG" | "CONNECT"). */
+  static async open(options: StoreOptions): Promise<Store> {
+    if (!IDENTIFIER.test(options.database)) {
+      throw new StoreError(
+        "CONFIG",
+        `database name ${JSON.stringify(options.database)} is not a plain identifier`,
+        false,
+      );
+    }
+    if (options.url) {
+      const common = {
+        url: options.url,
+        username: options.username ?? "default",
+        password: options.password ?? "",
+        request_timeout: 60_000,
+        compression: { request: false, response: false },
+      };
+      const client = createClient(common);
+      const reader = createClient({
+        ...common,
+        database: options.database,
+        clickhouse_settings: { readonly: "1" },
+      });
+      const store = new Store("server", options.database, client, reader);
+      await store.assertReachable(options.url);
+      return store;
+    }
+    let client: ClickHouseClient;
+    let reader: ClickHouseClient;
+    try {
+      client = createClient({ connection: embeddedConnection(options.dataDir) });
+      reader = createClient({ connection: embeddedConnection(options.dataDir) });
+    } catch (cause) {
+      throw StoreError.from("CONNECT", `cannot open the embedded store at ${options.dataDir}`, cause);
+    }
+    return new Store("embedded", options.database, client, reader);
+  }
+
+  /** Called once the database exists: locks the analyst connection to read-only in embedded mode. */
+  async prepareReader(): Promise<void> {
+    if (this.mode !== "embedded") return;
+    // chdb keeps SET and USE per session, so this connection stays read-only for its lifetime.
+    for (const statement of [...READ_ONLY_LIMITS, `USE ${this.database}`, "SET readonly = 1"]) {
+      await this.reader.command({ query: statement });
+    }
+  }
+
+  /** Inserts TabSeparated text into one of modelwatch's tables. Throws StoreError("INSERT"). */
+  async insertTsv(table: TableName, columns: readonly string[], body: string): Promise<void> {
+    if (body.length === 0) return;
+    const query = `INSERT INTO ${this.database}.${table} (${columns.join(", ")}) FORMAT TabSeparated`;
+    try {
+      const result = await this.client.exec({
+        query,
+        values: Readable.from([Buffer.from(body)], { objectMode: false }),
+      });
+      await drain(result.stream);
+    } catch (cause) {
+      throw StoreError.from("INSERT", `insert into ${table} failed`, cause);
+    }
+  }
+
+  /**
+   * Runs an analyst's query with the engine's `readonly` setting, returning the engine-formatted bytes.
+   * Throws StoreError("READONLY") when the engine refused a write or a settings change, ("QUERY") otherwise.
+   */
+  async queryReadOnly(q: ReadOnlyQuery): Promise<Buffer> {
+    try {
+      const result = await this.reader.exec({
+        query: q.sql,
+        query_params: q.params,
+        // Any engine format name; the engine rejects an unknown one with a clear error.
+        clickhouse_settings: { default_format: q.defaultFormat as DataFormat },
+      });
+      const chunks: Buffer[] = [];
+      for await (const chunk of result.stream) chunks.push(Buffer.from(chunk as Uint8Array));
+      return Buffer.concat(chunks);
+    } catch (cause) {
+      // 164 READONLY: a write or a settings change refused by the engine's readonly setting.
+      throw StoreError.from(clickhouseCode(cause) === "164" ? "READONLY" : "QUERY", "query failed", cause);
+    }
+  }
+
+  /** True when the engine answers a trivial query. */
+  async ping(): Promise<boolean> {
+    const result = await this.client.ping();
+    return result.success;
+  }
+
+  async close(): Promise<void> {
+    await this.reader.close();
+    await this.client.close();
+  }
+
+  private async assertReachable(url: string): Promise<void> {
+    const result = await this.client.ping();
+    if (!result.success) {
+      throw StoreError.from("CONNECT", `ClickHouse at ${url} did not answer`, result.error);
+    }
+  }
+}
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
+
+/**
+ * chdb implements `@clickhouse/client-common`'s Connection; `@clickhouse/client` bundles its own copy of those
+ * types, identical in shape but distinct to the compiler, hence the one cast.
+ */
+function embeddedConnection(path: string): ClientConnection {
+  return createChdbConnection({ path }) as unknown as ClientConnection;
+}
+
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // The insert answers with an empty body; reading it to the end frees the HTTP socket.
+  }
+}

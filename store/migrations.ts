@@ -1,0 +1,107 @@
+import type { Store } from "./client.js";
+import { StoreError } from "./errors.js";
+import { labelsDdl } from "./tables/labels.js";
+import { predictionsDdl } from "./tables/predictions.js";
+
+/** Settings that shape the schema, fixed at start from validated config. */
+export interface SchemaOptions {
+  retentionDays: number;
+}
+
+interface Migration {
+  version: number;
+  name: string;
+  statements(db: string, options: SchemaOptions): string[];
+}
+
+/**
+ * The schema's history, oldest first. A migration never changes once released: add a new one. Every
+ * statement is idempotent (IF NOT EXISTS), so a run interrupted between a statement and its record is safe
+ * to repeat.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "predictions and labels",
+    statements: (db, o) => [predictionsDdl(db, o.retentionDays), labelsDdl(db, o.retentionDays)],
+  },
+];
+
+/** Tables whose TTL follows `retentionDays`. */
+const RETAINED_TABLES = ["predictions", "labels"] as const;
+
+/**
+ * Creates the database, applies the migrations not yet recorded in `schema_migrations`, and brings each
+ * table's TTL in line with the configured retention. Throws StoreError("MIGRATION").
+ */
+export async function migrate(store: Store, options: SchemaOptions): Promise<{ applied: number[] }> {
+  const db = store.database;
+  const run = async (query: string, what: string) => {
+    try {
+      await store.client.command({ query });
+    } catch (cause) {
+      throw StoreError.from("MIGRATION", what, cause);
+    }
+  };
+  await run(`CREATE DATABASE IF NOT EXISTS ${db}`, `cannot create database ${db}`);
+  await run(
+    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
+     (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+     ENGINE = ReplacingMergeTree ORDER BY version`,
+    "cannot create schema_migrations",
+  );
+  const done = new Set(await appliedVersions(store));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    for (const statement of m.statements(db, options)) {
+      await run(statement, `migration ${m.version} (${m.name}) failed`);
+    }
+    await store.client.insert({
+      table: `${db}.schema_migrations`,
+      values: [{ version: m.version, name: m.name }],
+      format: "JSONEachRow",
+    });
+    applied.push(m.version);
+  }
+  for (const table of RETAINED_TABLES) await alignRetention(store, table, options.retentionDays);
+  await store.prepareReader();
+  return { applied };
+}
+
+/** The newest schema version this build knows. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+async function appliedVersions(store: Store): Promise<number[]> {
+  const rs = await store.client.query({
+    query: `SELECT version FROM ${store.database}.schema_migrations FINAL`,
+    format: "JSONEachRow",
+  });
+  const rows = await rs.json<{ version: number | string }>();
+  return rows.map((r) => Number(r.version));
+}
+
+/** Changes a table's TTL only when it differs, without rewriting existing parts. */
+async function alignRetention(store: Store, table: string, days: number): Promise<void> {
+  const rs = await store.client.query({
+    query:
+      "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {table:String}",
+    query_params: { db: store.database, table },
+    format: "JSONEachRow",
+  });
+  const [row] = await rs.json<{ create_table_query: string }>();
+  const current = /TTL toDateTime\(time\) \+ (?:INTERVAL (\d+) DAY|toIntervalDay\((\d+)\))/.exec(
+    row?.create_table_query ?? "",
+  );
+  const currentDays = Number(current?.[1] ?? current?.[2]);
+  if (currentDays === days) return;
+  try {
+    await store.client.command({
+      query: `ALTER TABLE ${store.database}.${table} MODIFY TTL toDateTime(time) + INTERVAL ${days} DAY`,
+      // Expired parts are dropped by the background TTL merges; rewriting every part now would be costly.
+      clickhouse_settings: { materialize_ttl_after_modify: 0 },
+    });
+  } catch (cause) {
+    throw StoreError.from("MIGRATION", `cannot set retention of ${table} to ${days} days`, cause);
+  }
+}

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../../bin/config.js";
+import { type RunningService, startService } from "../../bin/service.js";
+
+/** A fresh data directory under the system temp dir; removed by the returned cleanup. */
+export function tempDir(prefix = "modelwatch-test-"): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface TestService extends RunningService {
+  dataDir: string;
+  /** Rows of a query, as the engine returns them in JSONEachRow. */
+  rows<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real service on an ephemeral loopback port over a fresh embedded store. One per test file: chdb binds
+ * one data directory per process, and vitest runs each file in its own process.
+ */
+export async function startTestService(
+  flags: Record<string, string> = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<TestService> {
+  const dir = tempDir();
+  const config = parseConfig(
+    { "data-dir": dir.path, "http-port": "0", "batch-flush-interval-ms": "5", ...flags },
+    env,
+  );
+  const service = await startService(config, env, { log: () => {} });
+  return {
+    ...service,
+    dataDir: dir.path,
+    async rows<T>(sql: string, params?: Record<string, unknown>) {
+      const rs = await service.store.client.query({
+        query: sql,
+        query_params: params,
+        format: "JSONEachRow",
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      });
+      return rs.json<T>();
+    },
+    async stop() {
+      await service.close();
+      dir.remove();
+    },
+  };
+}
