@@ -1,13 +1,7 @@
-import {
-  type Label,
-  labelTsv,
-  type Prediction,
-  type PredictionSource,
-  predictionTsv,
-} from "../store/index.js";
+import { labelTsv, type PredictionBatch, type PredictionSource } from "../store/index.js";
 import type { BatchWriter, WriteOutcome } from "./batch-writer.js";
-import { type MappingLimits, mapRecord } from "./event-mapping.js";
-import type { RawRecord } from "./otlp/record.js";
+import { EventReader, type MappingLimits, type Rejection } from "./event-reader.js";
+import type { RecordSink } from "./record-sink.js";
 import type { CollectorMetrics } from "./telemetry.js";
 
 /** What became of one request's records. */
@@ -18,14 +12,13 @@ export interface IngestResult {
   ignored: number;
   /** The first rejections, each naming its record, for the sender to fix. */
   errorMessage: string;
-  /** Rejections with the index of the record each is about. */
-  rejections: Array<{ index: number; reason: string; message: string }>;
+  rejections: Rejection[];
   /** Whether the accepted records were stored; when not, the sender should retry the whole request. */
   write: WriteOutcome;
 }
 
 /** Receives each stored batch of predictions (the shadow runner's live mirror); must not throw. */
-export type PredictionListener = (predictions: readonly Prediction[]) => void;
+export type PredictionListener = (predictions: PredictionBatch) => void;
 
 export interface IngestDeps {
   predictions: BatchWriter;
@@ -39,7 +32,7 @@ export interface IngestDeps {
 /** How many rejection messages a response spells out; the count covers the rest. */
 const MAX_MESSAGES = 5;
 
-/** Maps decoded records to events, writes them, and reports per record what happened. */
+/** Reads decoded records as events, writes them, and reports per record what happened. */
 export class Ingest {
   private readonly clock: () => number;
 
@@ -47,41 +40,24 @@ export class Ingest {
     this.clock = deps.clock ?? Date.now;
   }
 
+  /**
+   * `decode` walks one request body into the sink it is given (and throws on a malformed body, before
+   * anything is written).
+   */
   async ingest(
-    records: readonly RawRecord[],
+    decode: (sink: RecordSink) => void,
     source: PredictionSource,
     signal: string,
   ): Promise<IngestResult> {
-    const now = this.clock();
-    const predictions: Prediction[] = [];
-    const labels: Label[] = [];
-    let predictionTsvText = "";
-    let labelTsvText = "";
-    let ignored = 0;
-    const rejections: IngestResult["rejections"] = [];
-    for (let i = 0; i < records.length; i++) {
-      const mapped = mapRecord(records[i] as RawRecord, source, this.deps.limits, now);
-      switch (mapped.kind) {
-        case "prediction":
-          predictions.push(mapped.prediction);
-          predictionTsvText += predictionTsv(mapped.prediction);
-          break;
-        case "label":
-          labels.push(mapped.label);
-          labelTsvText += labelTsv(mapped.label);
-          break;
-        case "rejected":
-          rejections.push({ index: i, reason: mapped.reason, message: mapped.message });
-          this.deps.metrics.rejected.add(1, { signal, reason: mapped.reason });
-          break;
-        case "ignored":
-          ignored++;
-          break;
-      }
-    }
+    const reader = new EventReader(source, this.deps.limits, this.clock());
+    decode(reader);
+    const { predictions, labels, rejections } = reader;
+    for (const r of rejections) this.deps.metrics.rejected.add(1, { signal, reason: r.reason });
+    let labelText = "";
+    for (const l of labels) labelText += labelTsv(l);
     const [p, l] = await Promise.all([
-      this.deps.predictions.write(predictionTsvText, predictions.length),
-      this.deps.labels.write(labelTsvText, labels.length),
+      this.deps.predictions.write(predictions.length ? predictions.toTsv() : "", predictions.length),
+      this.deps.labels.write(labelText, labels.length),
     ]);
     const write = !p.ok ? p : l;
     if (write.ok) {
@@ -93,7 +69,7 @@ export class Ingest {
     return {
       accepted: predictions.length + labels.length,
       rejected: rejections.length,
-      ignored,
+      ignored: reader.ignored,
       errorMessage: summarize(rejections),
       rejections,
       write,
@@ -101,14 +77,14 @@ export class Ingest {
   }
 }
 
-function summarize(rejections: IngestResult["rejections"]): string {
+function summarize(rejections: readonly Rejection[]): string {
   if (rejections.length === 0) return "";
   const parts = rejections.slice(0, MAX_MESSAGES).map((r) => `record ${r.index}: ${r.message}`);
   const more = rejections.length > MAX_MESSAGES ? `; and ${rejections.length - MAX_MESSAGES} more` : "";
   return `${rejections.length} record(s) rejected: ${parts.join("; ")}${more}`;
 }
 
-function notify(listener: PredictionListener, predictions: readonly Prediction[]): void {
+function notify(listener: PredictionListener, predictions: PredictionBatch): void {
   try {
     listener(predictions);
   } catch {

@@ -1,4 +1,4 @@
-import { Attributes, type AttrValue, MAX_VALUE_DEPTH, type RawRecord } from "./otlp/record.js";
+import { Attributes, type AttrValue, MAX_VALUE_DEPTH, type RecordSink } from "./record-sink.js";
 
 /** A line of an NDJSON body that could not be read as an event. */
 export interface LineError {
@@ -6,43 +6,38 @@ export interface LineError {
   message: string;
 }
 
-export interface NdjsonDecoded {
-  records: RawRecord[];
-  /** The 1-based line number of each record, for error messages. */
-  lines: number[];
-  errors: LineError[];
-}
-
 /**
  * Reads `POST /v1/events` bodies: one JSON object per line, with the same attribute names as the OTLP
  * contract (`"ml.model.name": "churn"`), plus `event` (ml.prediction or ml.label) and `time` (epoch ms or
  * an ISO 8601 string). Nested objects become kvlists (`"ml.features": {"age": 41}`).
+ *
+ * Each readable line goes to the sink as one record; returns the line number of each record sent (for
+ * messages about it) and the lines that could not be read.
  */
-export function decodeNdjson(text: string): NdjsonDecoded {
-  const out: NdjsonDecoded = { records: [], lines: [], errors: [] };
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
+export function decodeNdjson(text: string, sink: RecordSink): { lines: number[]; errors: LineError[] } {
+  const lines: number[] = [];
+  const errors: LineError[] = [];
+  const rows = text.split("\n");
+  for (let i = 0; i < rows.length; i++) {
+    const line = (rows[i] as string).trim();
     if (line === "") continue;
     const lineNo = i + 1;
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
     } catch (err) {
-      out.errors.push({ line: lineNo, message: `not valid JSON (${(err as Error).message})` });
+      errors.push({ line: lineNo, message: `not valid JSON (${(err as Error).message})` });
       continue;
     }
-    const record = toRecord(parsed);
-    if (typeof record === "string") out.errors.push({ line: lineNo, message: record });
-    else {
-      out.records.push(record);
-      out.lines.push(lineNo);
-    }
+    const problem = readLine(parsed, sink);
+    if (problem) errors.push({ line: lineNo, message: problem });
+    else lines.push(lineNo);
   }
-  return out;
+  return { lines, errors };
 }
 
-function toRecord(value: unknown): RawRecord | string {
+/** Sends one line's object to the sink, or returns what is wrong with it (sending nothing). */
+function readLine(value: unknown, sink: RecordSink): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return "each line must be a JSON object";
   const attributes = new Attributes();
@@ -58,20 +53,16 @@ function toRecord(value: unknown): RawRecord | string {
       timeMs = t;
     } else {
       const converted = toAttr(v, 0);
-      if (converted === undefined) return `${key} has a value that cannot be an attribute`;
+      if (converted === undefined) return `${key} is nested deeper than ${MAX_VALUE_DEPTH} levels`;
       attributes.add(key, converted);
     }
   }
-  return {
-    timeMs,
-    observedTimeMs: 0,
-    eventName,
-    traceId: "",
-    spanId: "",
-    durationMs: null,
-    attributes,
-    resource: Attributes.EMPTY,
-  };
+  sink.beginRecord(Attributes.EMPTY);
+  for (let i = 0; i < attributes.keys.length; i++) {
+    sink.attribute(attributes.keys[i] as string, attributes.values[i] as AttrValue);
+  }
+  sink.endRecord({ timeMs, observedTimeMs: 0, eventName, traceId: "", spanId: "", durationMs: null });
+  return undefined;
 }
 
 function toAttr(v: unknown, depth: number): AttrValue | undefined {
@@ -86,16 +77,13 @@ function toAttr(v: unknown, depth: number): AttrValue | undefined {
     }
     return items;
   }
-  if (typeof v === "object") {
-    const kv = new Attributes();
-    for (const [k, item] of Object.entries(v)) {
-      const a = toAttr(item, depth + 1);
-      if (a === undefined) return undefined;
-      kv.add(k, a);
-    }
-    return kv;
+  const kv = new Attributes();
+  for (const [k, item] of Object.entries(v as object)) {
+    const a = toAttr(item, depth + 1);
+    if (a === undefined) return undefined;
+    kv.add(k, a);
   }
-  return undefined;
+  return kv;
 }
 
 function parseTime(v: unknown): number | undefined {

@@ -6,6 +6,7 @@ export {
   PREDICTION_INSERT_COLUMNS,
   PREDICTION_SOURCES,
   type Prediction,
+  PredictionBatch,
+  type PredictionParts,
   type PredictionSource,
-  predictionTsv,
 } from "./tables/predictions.js";

@@ -16,6 +16,20 @@ export function tsvQuoted(value: string): string {
   return NEEDS_ESCAPE.test(value) ? `'${escapeTsv(value, true)}'` : `'${value}'`;
 }
 
+const MAX_QUOTED_KEYS = 10_000;
+const quotedKeys = new Map<string, string>();
+
+/** `tsvQuoted(key) + ":"` for map keys, remembered: feature and class names repeat on every row. */
+function mapKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = `${tsvQuoted(key)}:`;
+    // Bounded: a flood of distinct keys stops being cached rather than growing memory.
+    if (quotedKeys.size < MAX_QUOTED_KEYS) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
 /** A Nullable(Float64) field. */
 export function tsvNullableNumber(value: number | null): string {
   return value === null ? "\\N" : String(value);
@@ -29,25 +43,30 @@ export function tsvTimeMs(ms: number): string {
   return `${seconds}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}`;
 }
 
-/** A Map(String, Float64) field. */
-export function tsvNumberMap(map: Readonly<Record<string, number>>): string {
-  let out = "{";
-  let first = true;
-  for (const key in map) {
-    out += `${first ? "" : ","}${tsvQuoted(key)}:${map[key]}`;
-    first = false;
-  }
+/** A Map(String, Float64) field from the entries keys[start..end) → values[start..end). */
+export function tsvNumberMap(
+  keys: readonly string[],
+  values: readonly number[],
+  start: number,
+  end: number,
+): string {
+  if (start === end) return "{}";
+  let out = `{${mapKey(keys[start] as string)}${values[start]}`;
+  for (let i = start + 1; i < end; i++) out += `,${mapKey(keys[i] as string)}${values[i]}`;
   return `${out}}`;
 }
 
-/** A Map(String, String) field. */
-export function tsvStringMap(map: Readonly<Record<string, string>>): string {
-  let out = "{";
-  let first = true;
-  for (const key in map) {
-    out += `${first ? "" : ","}${tsvQuoted(key)}:${tsvQuoted(map[key] as string)}`;
-    first = false;
-  }
+/** A Map(String, String) field from the entries keys[start..end) → values[start..end). */
+export function tsvStringMap(
+  keys: readonly string[],
+  values: readonly string[],
+  start: number,
+  end: number,
+): string {
+  if (start === end) return "{}";
+  let out = `{${mapKey(keys[start] as string)}${tsvQuoted(values[start] as string)}`;
+  for (let i = start + 1; i < end; i++)
+    out += `,${mapKey(keys[i] as string)}${tsvQuoted(values[i] as string)}`;
   return `${out}}`;
 }
 

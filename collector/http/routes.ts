@@ -1,14 +1,14 @@
 import { Hono } from "hono";
-import { bearerAuth, HttpError } from "../../common/index.js";
+import { bearerAuth, errorResponse, HttpError } from "../../common/index.js";
 import type { WriteOutcome } from "../batch-writer.js";
 import type { Ingest } from "../ingest.js";
 import { decodeNdjson } from "../ndjson.js";
 import { decodeLogsJson, decodeTracesJson, JsonShapeError } from "../otlp/json.js";
 import { decodeLogsRequest } from "../otlp/logs-proto.js";
-import type { RawRecord } from "../otlp/record.js";
 import { exportResponse, type OtlpEncoding, type OtlpSignal, statusBody } from "../otlp/responses.js";
 import { decodeTracesRequest } from "../otlp/traces-proto.js";
 import { WireError } from "../otlp/wire.js";
+import type { RecordSink } from "../record-sink.js";
 import type { CollectorMetrics } from "../telemetry.js";
 import { type BodyLimits, readBody } from "./body.js";
 
@@ -38,14 +38,16 @@ class OtlpHttpError extends HttpError {
   }
 }
 
-const DECODERS: Record<OtlpSignal, Record<OtlpEncoding, (body: Buffer) => RawRecord[]>> = {
+type Decoder = (body: Buffer, sink: RecordSink) => void;
+
+const DECODERS: Record<OtlpSignal, Record<OtlpEncoding, Decoder>> = {
   logs: {
     protobuf: decodeLogsRequest,
-    json: (body) => decodeLogsJson(JSON.parse(body.toString("utf8"))),
+    json: (body, sink) => decodeLogsJson(JSON.parse(body.toString("utf8")), sink),
   },
   traces: {
     protobuf: decodeTracesRequest,
-    json: (body) => decodeTracesJson(JSON.parse(body.toString("utf8"))),
+    json: (body, sink) => decodeTracesJson(JSON.parse(body.toString("utf8")), sink),
   },
 };
 
@@ -56,6 +58,15 @@ export function collectorRoutes(
   options: CollectorHttpOptions,
 ): Hono {
   const app = new Hono();
+  // OTLP answers errors with a google.rpc.Status in the request's encoding (JSON when that is unknown),
+  // whichever step refused the request, the token check included.
+  app.onError((err, c) => {
+    const otlp = c.req.path === "/v1/logs" || c.req.path === "/v1/traces";
+    if (otlp && err instanceof HttpError) {
+      return new OtlpHttpError(err, otlpEncoding(c.req.header("content-type")) ?? "json").toResponse();
+    }
+    return errorResponse(err);
+  });
   app.use("/v1/*", async (c, next) => {
     try {
       await next();
@@ -68,30 +79,37 @@ export function collectorRoutes(
   for (const signal of ["logs", "traces"] as const) {
     app.post(`/v1/${signal}`, async (c) => {
       const encoding = otlpEncoding(c.req.header("content-type"));
-      try {
-        const body = await readBody(c, options.body);
-        const records = decode(signal, encoding, body);
-        const result = await ingest.ingest(records, signal === "logs" ? "otlp-logs" : "otlp-traces", signal);
-        assertWritten(result.write, options.retryAfterSeconds);
-        return new Response(exportResponse(signal, encoding, result.rejected, result.errorMessage), {
-          status: 200,
-          headers: { "content-type": contentTypeOf(encoding) },
-        });
-      } catch (err) {
-        throw err instanceof HttpError ? new OtlpHttpError(err, encoding) : err;
-      }
+      if (!encoding) throw unsupportedContentType(c.req.header("content-type"));
+      const body = await readBody(c, options.body);
+      const decoder = DECODERS[signal][encoding];
+      const result = await ingest.ingest(
+        (sink) => decode(() => decoder(body, sink)),
+        signal === "logs" ? "otlp-logs" : "otlp-traces",
+        signal,
+      );
+      assertWritten(result.write, options.retryAfterSeconds);
+      return new Response(exportResponse(signal, encoding, result.rejected, result.errorMessage), {
+        status: 200,
+        headers: { "content-type": contentTypeOf(encoding) },
+      });
     });
   }
 
   app.post("/v1/events", async (c) => {
     const body = await readBody(c, options.body);
     const text = decodeText(body);
-    const decoded = decodeNdjson(text);
-    if (decoded.records.length === 0 && decoded.errors.length === 0) {
+    let decoded: ReturnType<typeof decodeNdjson> = { lines: [], errors: [] };
+    const result = await ingest.ingest(
+      (sink) => {
+        decoded = decodeNdjson(text, sink);
+      },
+      "events",
+      "events",
+    );
+    if (decoded.lines.length === 0 && decoded.errors.length === 0) {
       throw new HttpError(400, "empty_body", "the body has no events: send one JSON object per line");
     }
     for (const _ of decoded.errors) metrics.rejected.add(1, { signal: "events", reason: "malformed_line" });
-    const result = await ingest.ingest(decoded.records, "events", "events");
     assertWritten(result.write, options.retryAfterSeconds);
     const errors = [
       ...decoded.errors.map((e) => ({ line: e.line, message: e.message })),
@@ -107,9 +125,10 @@ export function collectorRoutes(
   return app;
 }
 
-function decode(signal: OtlpSignal, encoding: OtlpEncoding, body: Buffer): RawRecord[] {
+/** Runs a decoder, turning a malformed body into a 400 that says what is wrong. */
+function decode(run: () => void): void {
   try {
-    return DECODERS[signal][encoding](body);
+    run();
   } catch (err) {
     if (err instanceof WireError)
       throw new HttpError(400, "malformed_protobuf", `malformed protobuf: ${err.message}`);
@@ -121,17 +140,18 @@ function decode(signal: OtlpSignal, encoding: OtlpEncoding, body: Buffer): RawRe
   }
 }
 
-function otlpEncoding(contentType: string | undefined): OtlpEncoding {
+function otlpEncoding(contentType: string | undefined): OtlpEncoding | undefined {
   const type = (contentType ?? "").split(";", 1)[0]?.trim().toLowerCase();
   if (type === "application/x-protobuf" || type === "application/protobuf") return "protobuf";
   if (type === "application/json") return "json";
-  throw new OtlpHttpError(
-    new HttpError(
-      400,
-      "unsupported_content_type",
-      `Content-Type ${contentType ? JSON.stringify(contentType) : "(none)"} is not OTLP: use application/x-protobuf or application/json`,
-    ),
-    "json",
+  return undefined;
+}
+
+function unsupportedContentType(contentType: string | undefined): HttpError {
+  return new HttpError(
+    400,
+    "unsupported_content_type",
+    `Content-Type ${contentType ? JSON.stringify(contentType) : "(none)"} is not OTLP: use application/x-protobuf or application/json`,
   );
 }
 

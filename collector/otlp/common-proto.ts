@@ -1,11 +1,28 @@
-import { Attributes, type AttrValue, MAX_VALUE_DEPTH } from "./record.js";
+import { Attributes, type AttrValue, MAX_VALUE_DEPTH, type RecordSink } from "../record-sink.js";
 import { WireError, type WireReader } from "./wire.js";
 
 // Field numbers from opentelemetry-proto v1.x, opentelemetry/proto/common/v1/common.proto.
 // A tag is (field number << 3) | wire type; the cases below name each field.
 
+/** Reads one of a record's KeyValues (the reader on its length prefix) and hands it to the sink. */
+export function readRecordAttribute(r: WireReader, sink: RecordSink): void {
+  const end = r.enter();
+  let key = "";
+  let value: AttrValue = null;
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a)
+      key = r.string(); // 1: key
+    else if (tag === 0x12)
+      value = readAnyValue(r, 0); // 2: value
+    else r.skip(tag & 7);
+  }
+  r.leave(end, "KeyValue");
+  sink.attribute(key, value);
+}
+
 /** Reads one KeyValue (the reader on its length prefix) into `into`. */
-export function readKeyValue(r: WireReader, into: Attributes, depth: number): void {
+function readKeyValue(r: WireReader, into: Attributes, depth: number): void {
   const end = r.enter();
   let key = "";
   let value: AttrValue = null;

@@ -1,4 +1,4 @@
-import { Attributes, type AttrValue, MAX_VALUE_DEPTH, type RawRecord } from "./record.js";
+import { Attributes, type AttrValue, MAX_VALUE_DEPTH, type RecordSink } from "../record-sink.js";
 
 /** An OTLP/JSON body that does not follow the protobuf JSON mapping; the message names the path. */
 export class JsonShapeError extends Error {
@@ -8,42 +8,44 @@ export class JsonShapeError extends Error {
 type Json = unknown;
 type Obj = Record<string, Json>;
 
-/** Decodes an OTLP/JSON ExportLogsServiceRequest (already parsed) into records. Throws JsonShapeError. */
-export function decodeLogsJson(body: Json): RawRecord[] {
-  const out: RawRecord[] = [];
+/** Decodes an OTLP/JSON ExportLogsServiceRequest (already parsed) into the sink. Throws JsonShapeError. */
+export function decodeLogsJson(body: Json, sink: RecordSink): void {
   forEachScopeItem(body, "resourceLogs", "scopeLogs", "logRecords", (item, resource, path) => {
-    out.push({
+    sink.beginRecord(resource);
+    recordAttributes(item.attributes, `${path}.attributes`, sink);
+    sink.endRecord({
       timeMs: nanosToMs(item.timeUnixNano, `${path}.timeUnixNano`),
       observedTimeMs: nanosToMs(item.observedTimeUnixNano, `${path}.observedTimeUnixNano`),
       eventName: optionalString(item.eventName, `${path}.eventName`),
       traceId: hexId(item.traceId, `${path}.traceId`),
       spanId: hexId(item.spanId, `${path}.spanId`),
       durationMs: null,
-      attributes: readAttributes(item.attributes, `${path}.attributes`, 0),
-      resource,
     });
   });
-  return out;
 }
 
-/** Decodes an OTLP/JSON ExportTraceServiceRequest (already parsed) into records. Throws JsonShapeError. */
-export function decodeTracesJson(body: Json): RawRecord[] {
-  const out: RawRecord[] = [];
+/** Decodes an OTLP/JSON ExportTraceServiceRequest (already parsed) into the sink. Throws JsonShapeError. */
+export function decodeTracesJson(body: Json, sink: RecordSink): void {
   forEachScopeItem(body, "resourceSpans", "scopeSpans", "spans", (item, resource, path) => {
     const startMs = nanosToMs(item.startTimeUnixNano, `${path}.startTimeUnixNano`);
     const endMs = nanosToMs(item.endTimeUnixNano, `${path}.endTimeUnixNano`);
-    out.push({
+    sink.beginRecord(resource);
+    recordAttributes(item.attributes, `${path}.attributes`, sink);
+    sink.endRecord({
       timeMs: startMs,
       observedTimeMs: 0,
       eventName: "",
       traceId: hexId(item.traceId, `${path}.traceId`),
       spanId: hexId(item.spanId, `${path}.spanId`),
       durationMs: startMs > 0 && endMs >= startMs ? endMs - startMs : null,
-      attributes: readAttributes(item.attributes, `${path}.attributes`, 0),
-      resource,
     });
   });
-  return out;
+}
+
+function recordAttributes(value: Json, path: string, sink: RecordSink): void {
+  const attrs = readAttributes(value, path, 0);
+  for (let i = 0; i < attrs.keys.length; i++)
+    sink.attribute(attrs.keys[i] as string, attrs.values[i] as AttrValue);
 }
 
 function forEachScopeItem(

@@ -1,23 +1,21 @@
-import { readAttributes, readKeyValue } from "./common-proto.js";
-import { Attributes, type RawRecord } from "./record.js";
+import { Attributes, emptyMeta, type RecordSink } from "../record-sink.js";
+import { readAttributes, readRecordAttribute } from "./common-proto.js";
 import { WireReader } from "./wire.js";
 
 // Field numbers from opentelemetry-proto v1.x: collector/trace/v1/trace_service.proto and trace/v1/trace.proto.
 
-/** Decodes an ExportTraceServiceRequest body into records, one per span. Throws WireError. */
-export function decodeTracesRequest(body: Uint8Array): RawRecord[] {
+/** Decodes an ExportTraceServiceRequest body into the sink, one record per span. Throws WireError. */
+export function decodeTracesRequest(body: Uint8Array, sink: RecordSink): void {
   const r = new WireReader(body);
-  const records: RawRecord[] = [];
   while (!r.done) {
     const tag = r.tag();
     if (tag === 0x0a)
-      readResourceSpans(r, records); // 1: resource_spans
+      readResourceSpans(r, sink); // 1: resource_spans
     else r.skip(tag & 7);
   }
-  return records;
 }
 
-function readResourceSpans(r: WireReader, out: RawRecord[]): void {
+function readResourceSpans(r: WireReader, sink: RecordSink): void {
   const end = r.enter();
   let resource = Attributes.EMPTY;
   const scopes: Array<[number, number]> = [];
@@ -35,34 +33,26 @@ function readResourceSpans(r: WireReader, out: RawRecord[]): void {
     while (!scope.done) {
       const tag = scope.tag();
       if (tag === 0x12)
-        out.push(readSpan(scope, resource)); // 2: spans
+        readSpan(scope, resource, sink); // 2: spans
       else scope.skip(tag & 7);
     }
   }
 }
 
-function readSpan(r: WireReader, resource: Attributes): RawRecord {
+function readSpan(r: WireReader, resource: Attributes, sink: RecordSink): void {
   const end = r.enter();
+  const meta = emptyMeta();
   let startMs = 0;
   let endMs = 0;
-  const record: RawRecord = {
-    timeMs: 0,
-    observedTimeMs: 0,
-    eventName: "",
-    traceId: "",
-    spanId: "",
-    durationMs: null,
-    attributes: new Attributes(),
-    resource,
-  };
+  sink.beginRecord(resource);
   while (r.pos < end) {
     const tag = r.tag();
     switch (tag) {
       case 0x0a: // 1: trace_id
-        record.traceId = r.hex();
+        meta.traceId = r.hex();
         break;
       case 0x12: // 2: span_id
-        record.spanId = r.hex();
+        meta.spanId = r.hex();
         break;
       case 0x39: // 7: start_time_unix_nano
         startMs = r.fixed64NanosAsMs();
@@ -71,14 +61,14 @@ function readSpan(r: WireReader, resource: Attributes): RawRecord {
         endMs = r.fixed64NanosAsMs();
         break;
       case 0x4a: // 9: attributes
-        readKeyValue(r, record.attributes, 0);
+        readRecordAttribute(r, sink);
         break;
       default:
         r.skip(tag & 7);
     }
   }
   r.leave(end, "Span");
-  record.timeMs = startMs;
-  if (startMs > 0 && endMs >= startMs) record.durationMs = endMs - startMs;
-  return record;
+  meta.timeMs = startMs;
+  if (startMs > 0 && endMs >= startMs) meta.durationMs = endMs - startMs;
+  sink.endRecord(meta);
 }

@@ -166,20 +166,54 @@ export function expectWireType(tag: number, expected: number, field: string): vo
 }
 
 function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
-  // Most strings on this path are short ASCII keys; building them directly skips the decoder's set-up cost.
-  if (end - start <= 64) {
+  const len = end - start;
+  if (len === 0) return "";
+  if (len <= MAX_INTERNED_LENGTH) {
+    // Short strings (attribute keys, classes, versions, segment values) repeat on every record: look them
+    // up instead of allocating a new string each time. The hash doubles as the ASCII check.
+    let hash = 2166136261;
     let ascii = true;
     for (let i = start; i < end; i++) {
-      if ((buf[i] as number) >= 0x80) {
+      const b = buf[i] as number;
+      if (b >= 0x80) {
         ascii = false;
         break;
       }
+      hash = Math.imul(hash ^ b, 16777619);
     }
-    if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+    if (ascii) {
+      const slot = (hash >>> 0) & (INTERN_SLOTS - 1);
+      const cached = interned[slot];
+      if (cached !== undefined && cached.length === len && sameAscii(cached, buf, start)) return cached;
+      const text = asBuffer(buf).toString("latin1", start, end);
+      interned[slot] = text;
+      return text;
+    }
+  } else if (isAscii(buf, start, end)) {
+    return asBuffer(buf).toString("latin1", start, end);
   }
   try {
     return utf8.decode(buf.subarray(start, end));
   } catch {
     throw new WireError("string field is not valid UTF-8");
   }
+}
+
+const MAX_INTERNED_LENGTH = 40;
+const INTERN_SLOTS = 4096;
+/** A small direct-mapped cache of recently decoded short strings; a collision just replaces the slot. */
+const interned: Array<string | undefined> = new Array(INTERN_SLOTS).fill(undefined);
+
+function sameAscii(text: string, buf: Uint8Array, start: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
+}
+
+function isAscii(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if ((buf[i] as number) >= 0x80) return false;
+  return true;
+}
+
+function asBuffer(buf: Uint8Array): Buffer {
+  return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
 }

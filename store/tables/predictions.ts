@@ -4,7 +4,7 @@ import { tsvNullableNumber, tsvNumberMap, tsvString, tsvStringMap, tsvTimeMs } f
 export const PREDICTION_SOURCES = ["otlp-logs", "otlp-traces", "events", "tap"] as const;
 export type PredictionSource = (typeof PREDICTION_SOURCES)[number];
 
-/** One prediction event, as the collector produces it and the analyzers and shadow runner read it. */
+/** One prediction event, as a row object. */
 export interface Prediction {
   /** Event time, epoch milliseconds UTC. */
   timeMs: number;
@@ -15,15 +15,162 @@ export interface Prediction {
   /** Empty for a regression prediction. */
   predictedClass: string;
   predictedValue: number | null;
-  classScores: Record<string, number>;
-  numericFeatures: Record<string, number>;
-  categoricalFeatures: Record<string, string>;
-  segments: Record<string, string>;
+  classScores: Map<string, number>;
+  numericFeatures: Map<string, number>;
+  categoricalFeatures: Map<string, string>;
+  segments: Map<string, string>;
   latencyMs: number | null;
   source: PredictionSource;
   /** Lower-case hex, empty when absent. */
   traceId: string;
   spanId: string;
+}
+
+/** One prediction with its maps as parallel key/value arrays: what a producer fills, record by record. */
+export interface PredictionParts
+  extends Omit<Prediction, "classScores" | "numericFeatures" | "categoricalFeatures" | "segments"> {
+  scoreKeys: readonly string[];
+  scoreValues: readonly number[];
+  numericKeys: readonly string[];
+  numericValues: readonly number[];
+  categoricalKeys: readonly string[];
+  categoricalValues: readonly string[];
+  segmentKeys: readonly string[];
+  segmentValues: readonly string[];
+}
+
+/** One map column stored flat: row i's entries are keys/values[end[i-1] .. end[i]). */
+class MapColumn<V> {
+  readonly keys: string[] = [];
+  readonly values: V[] = [];
+  readonly end: number[] = [];
+
+  push(keys: readonly string[], values: readonly V[]): void {
+    for (let i = 0; i < keys.length; i++) {
+      this.keys.push(keys[i] as string);
+      this.values.push(values[i] as V);
+    }
+    this.end.push(this.keys.length);
+  }
+
+  start(row: number): number {
+    return row === 0 ? 0 : (this.end[row - 1] as number);
+  }
+
+  toMap(row: number): Map<string, V> {
+    const map = new Map<string, V>();
+    for (let i = this.start(row); i < (this.end[row] as number); i++)
+      map.set(this.keys[i] as string, this.values[i] as V);
+    return map;
+  }
+}
+
+/**
+ * A batch of predictions held by column: the collector's hot path appends to it without building an object
+ * per row (and the shadow runner reads its features by column). `get(i)` gives a row object when wanted.
+ */
+export class PredictionBatch {
+  private readonly timeMs: number[] = [];
+  private readonly model: string[] = [];
+  private readonly modelVersion: string[] = [];
+  private readonly predictionId: string[] = [];
+  private readonly predictedClass: string[] = [];
+  private readonly predictedValue: Array<number | null> = [];
+  private readonly latencyMs: Array<number | null> = [];
+  private readonly source: PredictionSource[] = [];
+  private readonly traceId: string[] = [];
+  private readonly spanId: string[] = [];
+  private readonly scores = new MapColumn<number>();
+  private readonly numeric = new MapColumn<number>();
+  private readonly categorical = new MapColumn<string>();
+  private readonly segments = new MapColumn<string>();
+
+  get length(): number {
+    return this.timeMs.length;
+  }
+
+  push(p: PredictionParts): void {
+    this.timeMs.push(p.timeMs);
+    this.model.push(p.model);
+    this.modelVersion.push(p.modelVersion);
+    this.predictionId.push(p.predictionId);
+    this.predictedClass.push(p.predictedClass);
+    this.predictedValue.push(p.predictedValue);
+    this.latencyMs.push(p.latencyMs);
+    this.source.push(p.source);
+    this.traceId.push(p.traceId);
+    this.spanId.push(p.spanId);
+    this.scores.push(p.scoreKeys, p.scoreValues);
+    this.numeric.push(p.numericKeys, p.numericValues);
+    this.categorical.push(p.categoricalKeys, p.categoricalValues);
+    this.segments.push(p.segmentKeys, p.segmentValues);
+  }
+
+  /** Appends a row object. */
+  add(p: Prediction): void {
+    this.push({
+      ...p,
+      scoreKeys: [...p.classScores.keys()],
+      scoreValues: [...p.classScores.values()],
+      numericKeys: [...p.numericFeatures.keys()],
+      numericValues: [...p.numericFeatures.values()],
+      categoricalKeys: [...p.categoricalFeatures.keys()],
+      categoricalValues: [...p.categoricalFeatures.values()],
+      segmentKeys: [...p.segments.keys()],
+      segmentValues: [...p.segments.values()],
+    });
+  }
+
+  /** Row `i` as an object. */
+  get(i: number): Prediction {
+    if (i < 0 || i >= this.length) throw new RangeError(`row ${i} of a batch of ${this.length}`);
+    return {
+      timeMs: this.timeMs[i] as number,
+      model: this.model[i] as string,
+      modelVersion: this.modelVersion[i] as string,
+      predictionId: this.predictionId[i] as string,
+      predictedClass: this.predictedClass[i] as string,
+      predictedValue: this.predictedValue[i] as number | null,
+      classScores: this.scores.toMap(i),
+      numericFeatures: this.numeric.toMap(i),
+      categoricalFeatures: this.categorical.toMap(i),
+      segments: this.segments.toMap(i),
+      latencyMs: this.latencyMs[i] as number | null,
+      source: this.source[i] as PredictionSource,
+      traceId: this.traceId[i] as string,
+      spanId: this.spanId[i] as string,
+    };
+  }
+
+  *[Symbol.iterator](): IterableIterator<Prediction> {
+    for (let i = 0; i < this.length; i++) yield this.get(i);
+  }
+
+  /** The rows as TSV for `INSERT INTO predictions (PREDICTION_INSERT_COLUMNS) FORMAT TabSeparated`. */
+  toTsv(): string {
+    let out = "";
+    const { scores, numeric, categorical, segments } = this;
+    for (let i = 0; i < this.length; i++) {
+      out += `${tsvTimeMs(this.timeMs[i] as number)}\t${tsvString(this.model[i] as string)}\t${tsvString(
+        this.modelVersion[i] as string,
+      )}\t${tsvString(this.predictionId[i] as string)}\t${tsvString(
+        this.predictedClass[i] as string,
+      )}\t${tsvNullableNumber(this.predictedValue[i] as number | null)}\t${tsvNumberMap(
+        scores.keys,
+        scores.values,
+        scores.start(i),
+        scores.end[i] as number,
+      )}\t${tsvNumberMap(numeric.keys, numeric.values, numeric.start(i), numeric.end[i] as number)}\t${tsvStringMap(
+        categorical.keys,
+        categorical.values,
+        categorical.start(i),
+        categorical.end[i] as number,
+      )}\t${tsvStringMap(segments.keys, segments.values, segments.start(i), segments.end[i] as number)}\t${tsvNullableNumber(
+        this.latencyMs[i] as number | null,
+      )}\t${this.source[i]}\t${this.traceId[i]}\t${this.spanId[i]}\n`;
+    }
+    return out;
+  }
 }
 
 /** The `predictions` table's DDL. `{db}` and the TTL are fixed by the caller from validated config. */
@@ -53,7 +200,7 @@ TTL toDateTime(time) + INTERVAL ${retentionDays} DAY
 SETTINGS ttl_only_drop_parts = 1`;
 }
 
-/** Columns written on insert, in the order `predictionTsv` writes them (ingest_time is the server's). */
+/** Columns written on insert, in the order `PredictionBatch.toTsv` writes them (ingest_time is the server's). */
 export const PREDICTION_INSERT_COLUMNS = [
   "time",
   "model",
@@ -70,14 +217,3 @@ export const PREDICTION_INSERT_COLUMNS = [
   "trace_id",
   "span_id",
 ] as const;
-
-/** One TSV line (with its newline) for `INSERT INTO predictions (PREDICTION_INSERT_COLUMNS) FORMAT TabSeparated`. */
-export function predictionTsv(p: Prediction): string {
-  return `${tsvTimeMs(p.timeMs)}\t${tsvString(p.model)}\t${tsvString(p.modelVersion)}\t${tsvString(
-    p.predictionId,
-  )}\t${tsvString(p.predictedClass)}\t${tsvNullableNumber(p.predictedValue)}\t${tsvNumberMap(
-    p.classScores,
-  )}\t${tsvNumberMap(p.numericFeatures)}\t${tsvStringMap(p.categoricalFeatures)}\t${tsvStringMap(
-    p.segments,
-  )}\t${tsvNullableNumber(p.latencyMs)}\t${p.source}\t${p.traceId}\t${p.spanId}\n`;
-}

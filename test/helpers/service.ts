@@ -49,3 +49,9 @@ export async function startTestService(
     },
   };
 }
+
+/** A response's JSON body, loosely typed for assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers and assert on their shape
+export async function jsonOf(res: Response): Promise<any> {
+  return res.json();
+}

@@ -1,12 +1,13 @@
 /**
- * What every receiver decodes a request into: flat records carrying OTLP attributes, before they are read
- * as prediction or label events. Protobuf, OTLP/JSON and NDJSON all produce this shape.
+ * The seam between decoding and reading events. Every receiver (OTLP protobuf, OTLP/JSON, NDJSON) walks its
+ * body and calls a RecordSink record by record, attribute by attribute; nothing builds a tree of the whole
+ * request first, so the hot path allocates little beyond the rows themselves.
  */
 
 /** An OTLP AnyValue. int64 arrives as a number (exact up to 2^53); bytes as a Uint8Array. */
 export type AttrValue = string | number | boolean | null | Uint8Array | AttrValue[] | Attributes;
 
-/** An ordered list of key/value pairs: a record's or resource's attributes, or a kvlist value. */
+/** An ordered list of key/value pairs: a resource's attributes, or a kvlist value. */
 export class Attributes {
   readonly keys: string[] = [];
   readonly values: AttrValue[] = [];
@@ -23,20 +24,31 @@ export class Attributes {
   static readonly EMPTY: Attributes = new Attributes();
 }
 
-/** One log record or span, decoded. */
-export interface RawRecord {
+/** The fields of a log record or span other than its attributes. */
+export interface RecordMeta {
   /** Event time in epoch ms; 0 when the sender left it unset. */
   timeMs: number;
   /** Observed time in epoch ms; 0 when unset. */
   observedTimeMs: number;
   /** The LogRecord's event_name; empty when unset (the attribute `event.name` may carry it). */
   eventName: string;
+  /** Lower-case hex; empty when absent. */
   traceId: string;
   spanId: string;
   /** A span's duration in ms; null for log records. */
   durationMs: number | null;
-  attributes: Attributes;
-  resource: Attributes;
+}
+
+/** Receives one request's records in order: begin, its attributes, end. */
+export interface RecordSink {
+  beginRecord(resource: Attributes): void;
+  attribute(key: string, value: AttrValue): void;
+  endRecord(meta: RecordMeta): void;
+}
+
+/** A RecordMeta with nothing set, to fill in place. */
+export function emptyMeta(): RecordMeta {
+  return { timeMs: 0, observedTimeMs: 0, eventName: "", traceId: "", spanId: "", durationMs: null };
 }
 
 /** Nesting deeper than this (arrays and kvlists inside each other) is refused: no event needs it. */

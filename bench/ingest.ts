@@ -1,0 +1,202 @@
+/**
+ * npm run bench:ingest — OTLP/HTTP protobuf ingest into the embedded store.
+ * A `modelwatch serve` child process on loopback takes batches of 500 records (20 features each) from this
+ * process. Prints, one a line: sustained records/s, p50/p99 request latency at half that rate, the server's
+ * peak RSS, and each stage's own rate measured in this process (decode; decode + map + TSV; engine insert).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EventReader } from "../collector/event-reader.js";
+import { decodeLogsRequest } from "../collector/otlp/logs-proto.js";
+import type { RecordSink } from "../collector/record-sink.js";
+import { migrate, PREDICTION_INSERT_COLUMNS, Store } from "../store/index.js";
+import { predictionBodies } from "./otlp-workload.js";
+import { tempDirectory } from "./temp.js";
+
+const RECORDS_PER_BODY = 500;
+const SUSTAIN_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const CONCURRENCY = 4;
+
+const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
+
+async function main(): Promise<void> {
+  const bodies = predictionBodies({ bodies: 40, recordsPerBody: RECORDS_PER_BODY, features: 20 });
+  await stages(bodies);
+
+  const dir = tempDirectory("modelwatch-bench-");
+  const port = await freePort();
+  const server = spawn(process.execPath, [join(root, "dist/bin/modelwatch.js"), "serve"], {
+    env: { ...process.env, MODELWATCH_DATA_DIR: dir.path, MODELWATCH_HTTP_PORT: String(port) },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url);
+    await send(url, bodies, 2, 3); // warm-up
+    const sustained = await closedLoop(url, bodies, SUSTAIN_SECONDS);
+    console.log(`ingest: ${Math.round(sustained.rate)} records/s`);
+    console.log(`ingest_requests: ${sustained.requests} requests`);
+    const half = sustained.rate / 2;
+    const paced = await openLoop(url, bodies, half, 10);
+    console.log(`ingest_rate_for_latency: ${Math.round(paced.rate)} records/s`);
+    console.log(`ingest_latency_p50_at_half_rate: ${paced.p50.toFixed(1)} ms`);
+    console.log(`ingest_latency_p99_at_half_rate: ${paced.p99.toFixed(1)} ms`);
+    console.log(`server_peak_rss: ${Math.round(peakRssMb(server))} MB`);
+    const stored = await count(url);
+    const sent = sustained.records + paced.records + 2 * 3 * RECORDS_PER_BODY;
+    console.log(`records_sent_acknowledged: ${sent} records`);
+    console.log(`records_stored: ${stored} records`);
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((r) => server.once("exit", r));
+    dir.remove();
+  }
+}
+
+/** Each stage alone, in this process, on the same bodies. */
+async function stages(bodies: Uint8Array[]): Promise<void> {
+  const rounds = 5;
+  let n = 0;
+  const counting: RecordSink = { beginRecord: () => {}, attribute: () => {}, endRecord: () => n++ };
+  let t = performance.now();
+  for (let r = 0; r < rounds; r++) for (const b of bodies) decodeLogsRequest(b, counting);
+  console.log(`stage_decode: ${Math.round(n / ((performance.now() - t) / 1000))} records/s`);
+  const limits = { maxAttributesPerRecord: 512, maxFutureMs: 3_600_000, maxPastMs: 86_400_000 * 90 };
+  const tsv: string[] = [];
+  t = performance.now();
+  n = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const b of bodies) {
+      const reader = new EventReader("otlp-logs", limits, Date.now());
+      decodeLogsRequest(b, reader);
+      const text = reader.predictions.toTsv();
+      n += reader.predictions.length;
+      if (r === 0) tsv.push(text);
+    }
+  }
+  console.log(`stage_decode_map_tsv: ${Math.round(n / ((performance.now() - t) / 1000))} records/s`);
+
+  const dir = tempDirectory("modelwatch-bench-stage-");
+  const store = await Store.open({ database: "modelwatch", dataDir: dir.path });
+  await migrate(store, { retentionDays: 90 });
+  const batch = tsv.slice(0, 20).join(""); // 10,000 rows per insert
+  await store.insertTsv("predictions", PREDICTION_INSERT_COLUMNS, batch);
+  t = performance.now();
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < 5; i++) await store.insertTsv("predictions", PREDICTION_INSERT_COLUMNS, batch);
+  const used = process.cpuUsage(cpu);
+  const rows = 5 * 20 * RECORDS_PER_BODY;
+  console.log(`stage_engine_insert: ${Math.round(rows / ((performance.now() - t) / 1000))} records/s`);
+  console.log(`stage_engine_insert_cpu: ${((used.user + used.system) / rows).toFixed(1)} us/record`);
+  await store.close();
+  dir.remove();
+}
+
+async function post(url: string, body: Uint8Array): Promise<number> {
+  const res = await fetch(`${url}/v1/logs`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/x-protobuf" },
+  });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`ingest answered ${res.status}`);
+  return RECORDS_PER_BODY;
+}
+
+async function send(url: string, bodies: Uint8Array[], concurrency: number, each: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      for (let i = 0; i < each; i++) await post(url, bodies[(w + i) % bodies.length] as Uint8Array);
+    }),
+  );
+}
+
+async function closedLoop(url: string, bodies: Uint8Array[], seconds: number) {
+  const end = performance.now() + seconds * 1000;
+  let records = 0;
+  let requests = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      let i = w;
+      while (performance.now() < end) {
+        const n = await post(url, bodies[i++ % bodies.length] as Uint8Array);
+        records += n;
+        requests++;
+      }
+    }),
+  );
+  return { records, requests, rate: records / ((performance.now() - start) / 1000) };
+}
+
+/** Requests started on a fixed schedule whatever the answers, so latency is not hidden by waiting. */
+async function openLoop(url: string, bodies: Uint8Array[], recordsPerSecond: number, seconds: number) {
+  const intervalMs = (RECORDS_PER_BODY / recordsPerSecond) * 1000;
+  const total = Math.floor((seconds * 1000) / intervalMs);
+  const latencies: number[] = [];
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(
+      (async () => {
+        const t0 = performance.now();
+        await post(url, bodies[i % bodies.length] as Uint8Array);
+        latencies.push(performance.now() - t0);
+      })(),
+    );
+  }
+  await Promise.all(inflight);
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number;
+  return {
+    records: total * RECORDS_PER_BODY,
+    rate: (total * RECORDS_PER_BODY) / ((performance.now() - start) / 1000),
+    p50: q(0.5),
+    p99: q(0.99),
+  };
+}
+
+async function count(url: string): Promise<number> {
+  const res = await fetch(`${url}/sql`, { method: "POST", body: "SELECT count() FROM predictions" });
+  return Number((await res.text()).trim());
+}
+
+function peakRssMb(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the service did not become ready within 60 s");
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
