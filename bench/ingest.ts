@@ -2,7 +2,7 @@
  * npm run bench:ingest — OTLP/HTTP protobuf ingest into the embedded store.
  * A `modelwatch serve` child process on loopback takes batches of 500 records (20 features each) from this
  * process. Prints, one a line: sustained records/s, p50/p99 request latency at half that rate, the server's
- * peak RSS, and each stage's own rate measured in this process (decode; decode + map + TSV; engine insert).
+ * peak RSS, and each stage's own rate measured in this process (decode; decode + map + encode; engine insert).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -12,13 +12,14 @@ import { fileURLToPath } from "node:url";
 import { EventReader } from "../collector/event-reader.js";
 import { decodeLogsRequest } from "../collector/otlp/logs-proto.js";
 import type { RecordSink } from "../collector/record-sink.js";
-import { migrate, PREDICTION_INSERT_COLUMNS, Store } from "../store/index.js";
+import { migrate, Store } from "../store/index.js";
 import { predictionBodies } from "./otlp-workload.js";
 import { tempDirectory } from "./temp.js";
 
 const RECORDS_PER_BODY = 500;
 const SUSTAIN_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const CONCURRENCY = 4;
+/** Requests in flight, as from a fleet of exporters (each OTel batch processor sends one at a time). */
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
 const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
 
@@ -65,28 +66,28 @@ async function stages(bodies: Uint8Array[]): Promise<void> {
   for (let r = 0; r < rounds; r++) for (const b of bodies) decodeLogsRequest(b, counting);
   console.log(`stage_decode: ${Math.round(n / ((performance.now() - t) / 1000))} records/s`);
   const limits = { maxAttributesPerRecord: 512, maxFutureMs: 3_600_000, maxPastMs: 86_400_000 * 90 };
-  const tsv: string[] = [];
+  const encoded: Buffer[] = [];
   t = performance.now();
   n = 0;
   for (let r = 0; r < rounds; r++) {
     for (const b of bodies) {
       const reader = new EventReader("otlp-logs", limits, Date.now());
       decodeLogsRequest(b, reader);
-      const text = reader.predictions.toTsv();
+      const rows = reader.predictions.toRowBinary();
       n += reader.predictions.length;
-      if (r === 0) tsv.push(text);
+      if (r === 0) encoded.push(Buffer.from(rows));
     }
   }
-  console.log(`stage_decode_map_tsv: ${Math.round(n / ((performance.now() - t) / 1000))} records/s`);
+  console.log(`stage_decode_map_encode: ${Math.round(n / ((performance.now() - t) / 1000))} records/s`);
 
   const dir = tempDirectory("modelwatch-bench-stage-");
   const store = await Store.open({ database: "modelwatch", dataDir: dir.path });
   await migrate(store, { retentionDays: 90 });
-  const batch = tsv.slice(0, 20).join(""); // 10,000 rows per insert
-  await store.insertTsv("predictions", PREDICTION_INSERT_COLUMNS, batch);
+  const batch = Buffer.concat(encoded.slice(0, 20)); // 10,000 rows per insert
+  await store.insertRows("predictions", batch);
   t = performance.now();
   const cpu = process.cpuUsage();
-  for (let i = 0; i < 5; i++) await store.insertTsv("predictions", PREDICTION_INSERT_COLUMNS, batch);
+  for (let i = 0; i < 5; i++) await store.insertRows("predictions", batch);
   const used = process.cpuUsage(cpu);
   const rows = 5 * 20 * RECORDS_PER_BODY;
   console.log(`stage_engine_insert: ${Math.round(rows / ((performance.now() - t) / 1000))} records/s`);

@@ -11,13 +11,7 @@ import {
 } from "../collector/index.js";
 import { errorResponse } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
-import {
-  LABEL_INSERT_COLUMNS,
-  migrate,
-  PREDICTION_INSERT_COLUMNS,
-  Store,
-  type TableName,
-} from "../store/index.js";
+import { migrate, Store, type TableName } from "../store/index.js";
 import type { Config } from "./config.js";
 import { startTelemetry, type Telemetry } from "./telemetry.js";
 
@@ -52,9 +46,9 @@ export async function startService(
     throw err;
   }
   const metrics = createCollectorMetrics(telemetry.meter);
-  const writer = (table: TableName, columns: readonly string[]) =>
+  const writer = (table: TableName) =>
     new BatchWriter(
-      (body) => store.insertTsv(table, columns, body),
+      (rows) => store.insertRows(table, rows),
       config.batch,
       (r: FlushReport) => {
         metrics.batchRecords.record(r.records, { table });
@@ -63,8 +57,8 @@ export async function startService(
           log(`insert into ${table} failed: ${r.error instanceof Error ? r.error.message : String(r.error)}`);
       },
     );
-  const predictions = writer("predictions", PREDICTION_INSERT_COLUMNS);
-  const labels = writer("labels", LABEL_INSERT_COLUMNS);
+  const predictions = writer("predictions");
+  const labels = writer("labels");
   const ingest = new Ingest({
     predictions,
     labels,

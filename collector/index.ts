@@ -2,7 +2,7 @@ export {
   BatchWriter,
   type BatchWriterOptions,
   type FlushReport,
-  type InsertTsv,
+  type InsertRows,
   type WriteOutcome,
 } from "./batch-writer.js";
 export {

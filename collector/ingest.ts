@@ -1,4 +1,4 @@
-import { labelTsv, type PredictionBatch, type PredictionSource } from "../store/index.js";
+import { labelsRowBinary, type PredictionBatch, type PredictionSource } from "../store/index.js";
 import type { BatchWriter, WriteOutcome } from "./batch-writer.js";
 import { EventReader, type MappingLimits, type Rejection } from "./event-reader.js";
 import type { RecordSink } from "./record-sink.js";
@@ -29,6 +29,8 @@ export interface IngestDeps {
   onPredictions?: PredictionListener;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** How many rejection messages a response spells out; the count covers the rest. */
 const MAX_MESSAGES = 5;
 
@@ -53,11 +55,9 @@ export class Ingest {
     decode(reader);
     const { predictions, labels, rejections } = reader;
     for (const r of rejections) this.deps.metrics.rejected.add(1, { signal, reason: r.reason });
-    let labelText = "";
-    for (const l of labels) labelText += labelTsv(l);
     const [p, l] = await Promise.all([
-      this.deps.predictions.write(predictions.length ? predictions.toTsv() : "", predictions.length),
-      this.deps.labels.write(labelText, labels.length),
+      this.deps.predictions.write(predictions.length ? predictions.toRowBinary() : EMPTY, predictions.length),
+      this.deps.labels.write(labels.length ? labelsRowBinary(labels) : EMPTY, labels.length),
     ]);
     const write = !p.ok ? p : l;
     if (write.ok) {

@@ -39,7 +39,10 @@ export interface RecordMeta {
   durationMs: number | null;
 }
 
-/** Receives one request's records in order: begin, its attributes, end. */
+/**
+ * Receives one request's records in order: begin, its attributes, end. The RecordMeta given to endRecord
+ * may be reused for the next record: copy what you keep.
+ */
 export interface RecordSink {
   beginRecord(resource: Attributes): void;
   attribute(key: string, value: AttrValue): void;
@@ -49,6 +52,17 @@ export interface RecordSink {
 /** A RecordMeta with nothing set, to fill in place. */
 export function emptyMeta(): RecordMeta {
   return { timeMs: 0, observedTimeMs: 0, eventName: "", traceId: "", spanId: "", durationMs: null };
+}
+
+/** Clears a RecordMeta for the next record; returns it. */
+export function resetMeta(meta: RecordMeta): RecordMeta {
+  meta.timeMs = 0;
+  meta.observedTimeMs = 0;
+  meta.eventName = "";
+  meta.traceId = "";
+  meta.spanId = "";
+  meta.durationMs = null;
+  return meta;
 }
 
 /** Nesting deeper than this (arrays and kvlists inside each other) is refused: no event needs it. */

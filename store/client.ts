@@ -1,7 +1,10 @@
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Readable } from "node:stream";
 import { type ClickHouseClient, createClient, type DataFormat } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
 import { clickhouseCode, StoreError } from "./errors.js";
+import { INSERT_LAYOUTS, type TableName } from "./tables/index.js";
 
 /** How to reach the store. Parsed and validated by the caller (bin/config). */
 export interface StoreOptions {
@@ -16,9 +19,6 @@ export interface StoreOptions {
 }
 
 export type StoreMode = "embedded" | "server";
-
-/** Tables the store writes; identifiers come from this fixed set, never from input. */
-export type TableName = "predictions" | "labels";
 
 /** Output formats a read-only query may ask the engine for. */
 export interface ReadOnlyQuery {
@@ -40,12 +40,16 @@ const READ_ONLY_LIMITS = ["SET max_execution_time = 60", "SET max_result_bytes =
  * the latter without touching the former.
  */
 export class Store {
+  private insertSeq = 0;
+
   private constructor(
     readonly mode: StoreMode,
     readonly database: string,
     /** The read-write client; SQL must qualify tables with `database`. */
     readonly client: ClickHouseClient,
     private readonly reader: ClickHouseClient,
+    /** Embedded mode: where insert files are handed to the engine. */
+    private readonly insertDir?: string,
   ) {}
 
   /** Connects (or opens the embedded data directory). Throws StoreError("CONFIG" | "CONNECT"). */
@@ -83,7 +87,9 @@ export class Store {
     } catch (cause) {
       throw StoreError.from("CONNECT", `cannot open the embedded store at ${options.dataDir}`, cause);
     }
-    return new Store("embedded", options.database, client, reader);
+    const insertDir = join(options.dataDir, "modelwatch_inserts");
+    mkdirSync(insertDir, { recursive: true });
+    return new Store("embedded", options.database, client, reader, insertDir);
   }
 
   /** Called once the database exists: locks the analyst connection to read-only in embedded mode. */
@@ -95,16 +101,40 @@ export class Store {
     }
   }
 
-  /** Inserts TabSeparated text into one of modelwatch's tables. Throws StoreError("INSERT"). */
-  async insertTsv(table: TableName, columns: readonly string[], body: string): Promise<void> {
-    if (body.length === 0) return;
-    const query = `INSERT INTO ${this.database}.${table} (${columns.join(", ")}) FORMAT TabSeparated`;
+  /**
+   * Inserts RowBinary rows (laid out as INSERT_LAYOUTS[table] says). Throws StoreError("INSERT").
+   *
+   * A server takes them as a binary request body. `chdb/connection` passes bodies to the engine as text, so
+   * in embedded mode the rows are written to a file beside the store and the engine reads it with `file()`
+   * (measured: ~4 µs a row, against ~20 µs for the same rows as TSV or as base64 inside the statement).
+   */
+  async insertRows(table: TableName, rowBinary: Uint8Array): Promise<void> {
+    if (rowBinary.length === 0) return;
+    const { columns, structure } = INSERT_LAYOUTS[table];
+    const target = `${this.database}.${table} (${columns.join(", ")})`;
     try {
-      const result = await this.client.exec({
-        query,
-        values: Readable.from([Buffer.from(body)], { objectMode: false }),
-      });
-      await drain(result.stream);
+      if (this.insertDir === undefined) {
+        const result = await this.client.exec({
+          query: `INSERT INTO ${target} FORMAT RowBinary`,
+          values: Readable.from([Buffer.from(rowBinary.buffer, rowBinary.byteOffset, rowBinary.byteLength)], {
+            objectMode: false,
+          }),
+        });
+        await drain(result.stream);
+        return;
+      }
+      const path = join(this.insertDir, `${table}-${process.pid}-${++this.insertSeq}.rowbinary`);
+      // One synchronous write into the page cache (~1 ms for a few MB): fs.promises.writeFile writes in
+      // chunks, each waiting for a turn of a busy event loop (measured: 45 ms instead of 4 under load).
+      writeFileSync(path, rowBinary);
+      try {
+        await this.client.command({
+          query: `INSERT INTO ${target} SELECT * FROM file({path:String}, RowBinary, '${structure}')`,
+          query_params: { path },
+        });
+      } finally {
+        rmSync(path, { force: true });
+      }
     } catch (cause) {
       throw StoreError.from("INSERT", `insert into ${table} failed`, cause);
     }
@@ -150,6 +180,12 @@ export class Store {
   }
 }
 
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // The insert answers with an empty body; reading it to the end frees the HTTP socket.
+  }
+}
+
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
 
 /**
@@ -158,10 +194,4 @@ type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
  */
 function embeddedConnection(path: string): ClientConnection {
   return createChdbConnection({ path }) as unknown as ClientConnection;
-}
-
-async function drain(stream: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of stream) {
-    // The insert answers with an empty body; reading it to the end frees the HTTP socket.
-  }
 }

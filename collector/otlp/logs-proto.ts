@@ -1,6 +1,9 @@
-import { Attributes, emptyMeta, type RecordSink } from "../record-sink.js";
+import { Attributes, emptyMeta, type RecordSink, resetMeta } from "../record-sink.js";
 import { readAttributes, readRecordAttribute } from "./common-proto.js";
 import { WireReader } from "./wire.js";
+
+/** One RecordMeta filled per record in turn: sinks read it during endRecord and keep nothing of it. */
+const reusedMeta = emptyMeta();
 
 // Field numbers from opentelemetry-proto v1.x: collector/logs/v1/logs_service.proto and logs/v1/logs.proto.
 
@@ -41,7 +44,7 @@ function readResourceLogs(r: WireReader, sink: RecordSink): void {
 
 function readLogRecord(r: WireReader, resource: Attributes, sink: RecordSink): void {
   const end = r.enter();
-  const meta = emptyMeta();
+  const meta = resetMeta(reusedMeta);
   sink.beginRecord(resource);
   while (r.pos < end) {
     const tag = r.tag();

@@ -2,6 +2,9 @@ import { Attributes, emptyMeta, type RecordSink } from "../record-sink.js";
 import { readAttributes, readRecordAttribute } from "./common-proto.js";
 import { WireReader } from "./wire.js";
 
+/** One RecordMeta filled per record in turn: sinks read it during endRecord and keep nothing of it. */
+const _reusedMeta = emptyMeta();
+
 // Field numbers from opentelemetry-proto v1.x: collector/trace/v1/trace_service.proto and trace/v1/trace.proto.
 
 /** Decodes an ExportTraceServiceRequest body into the sink, one record per span. Throws WireError. */

@@ -19,6 +19,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export class WireReader {
   pos: number;
   private readonly view: DataView;
+  private buffer: Buffer | undefined;
 
   constructor(
     readonly buf: Uint8Array,
@@ -113,9 +114,7 @@ export class WireReader {
    * that end leaves the reader just past the message; `leave` checks none of them overran it.
    */
   enter(): number {
-    const [start, end] = this.lengthDelimited();
-    this.pos = start;
-    return end;
+    return this.fieldEnd();
   }
 
   leave(end: number, message: string): void {
@@ -123,14 +122,34 @@ export class WireReader {
   }
 
   string(): string {
-    const [start, end] = this.lengthDelimited();
+    const start = this.pos + varintLength(this.buf, this.pos);
+    const end = this.fieldEnd();
+    this.pos = end;
     return decodeUtf8(this.buf, start, end);
   }
 
   /** Bytes as lower-case hex (trace and span ids). */
   hex(): string {
-    const [start, end] = this.lengthDelimited();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + start, end - start).toString("hex");
+    const end = this.fieldEnd();
+    const start = this.pos;
+    this.pos = end;
+    return start === end ? "" : this.asBuffer().toString("hex", start, end);
+  }
+
+  /**
+   * Reads a length prefix, leaving the reader at the field's first byte, and returns where the field ends.
+   * (The hot path's variant of lengthDelimited: no array allocated per field.)
+   */
+  private fieldEnd(): number {
+    const len = this.varint32();
+    const end = this.pos + len;
+    if (end > this.end) throw new WireError(`field of ${len} bytes runs past the end of its message`);
+    return end;
+  }
+
+  private asBuffer(): Buffer {
+    this.buffer ??= asBuffer(this.buf);
+    return this.buffer;
   }
 
   /** Skips a field of the given wire type. */
@@ -203,6 +222,13 @@ const MAX_INTERNED_LENGTH = 40;
 const INTERN_SLOTS = 4096;
 /** A small direct-mapped cache of recently decoded short strings; a collision just replaces the slot. */
 const interned: Array<string | undefined> = new Array(INTERN_SLOTS).fill(undefined);
+
+/** Bytes taken by the varint at `pos`. */
+function varintLength(buf: Uint8Array, pos: number): number {
+  let n = 1;
+  while (((buf[pos + n - 1] as number) & 0x80) !== 0 && n < 10) n++;
+  return n;
+}
 
 function sameAscii(text: string, buf: Uint8Array, start: number): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[start + i]) return false;

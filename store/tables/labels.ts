@@ -1,4 +1,4 @@
-import { tsvNullableNumber, tsvString, tsvTimeMs } from "../tsv.js";
+import { RowBinaryWriter } from "../row-binary.js";
 
 /** The ground truth for one prediction, arriving any time after it. */
 export interface Label {
@@ -34,9 +34,19 @@ TTL toDateTime(time) + INTERVAL ${retentionDays} DAY`;
 
 export const LABEL_INSERT_COLUMNS = ["time", "model", "prediction_id", "label_class", "label_value"] as const;
 
-/** One TSV line for `INSERT INTO labels (LABEL_INSERT_COLUMNS) FORMAT TabSeparated`. */
-export function labelTsv(l: Label): string {
-  return `${tsvTimeMs(l.timeMs)}\t${tsvString(l.model)}\t${tsvString(l.predictionId)}\t${tsvString(
-    l.labelClass,
-  )}\t${tsvNullableNumber(l.labelValue)}\n`;
+/** The labels in RowBinary, columns in the order of LABEL_INSERT_COLUMNS / LABEL_ROW_STRUCTURE. */
+export function labelsRowBinary(labels: readonly Label[]): Buffer {
+  const w = new RowBinaryWriter(labels.length * 64 + 64);
+  for (const l of labels) {
+    w.dateTime64Ms(l.timeMs);
+    w.string(l.model);
+    w.string(l.predictionId);
+    w.string(l.labelClass);
+    w.nullableFloat64(l.labelValue);
+  }
+  return w.bytes();
 }
+
+/** The RowBinary layout of LABEL_INSERT_COLUMNS. */
+export const LABEL_ROW_STRUCTURE =
+  "time DateTime64(3), model String, prediction_id String, label_class String, label_value Nullable(Float64)";

@@ -1,4 +1,4 @@
-import { tsvNullableNumber, tsvNumberMap, tsvString, tsvStringMap, tsvTimeMs } from "../tsv.js";
+import { RowBinaryWriter } from "../row-binary.js";
 
 /** Where a prediction entered modelwatch. */
 export const PREDICTION_SOURCES = ["otlp-logs", "otlp-traces", "events", "tap"] as const;
@@ -146,30 +146,46 @@ export class PredictionBatch {
     for (let i = 0; i < this.length; i++) yield this.get(i);
   }
 
-  /** The rows as TSV for `INSERT INTO predictions (PREDICTION_INSERT_COLUMNS) FORMAT TabSeparated`. */
-  toTsv(): string {
-    let out = "";
-    const { scores, numeric, categorical, segments } = this;
+  /** The rows in RowBinary, columns in the order of PREDICTION_INSERT_COLUMNS / PREDICTION_ROW_STRUCTURE. */
+  toRowBinary(): Buffer {
+    const w = new RowBinaryWriter(this.length * 400 + 64);
     for (let i = 0; i < this.length; i++) {
-      out += `${tsvTimeMs(this.timeMs[i] as number)}\t${tsvString(this.model[i] as string)}\t${tsvString(
-        this.modelVersion[i] as string,
-      )}\t${tsvString(this.predictionId[i] as string)}\t${tsvString(
-        this.predictedClass[i] as string,
-      )}\t${tsvNullableNumber(this.predictedValue[i] as number | null)}\t${tsvNumberMap(
-        scores.keys,
-        scores.values,
-        scores.start(i),
-        scores.end[i] as number,
-      )}\t${tsvNumberMap(numeric.keys, numeric.values, numeric.start(i), numeric.end[i] as number)}\t${tsvStringMap(
-        categorical.keys,
-        categorical.values,
-        categorical.start(i),
-        categorical.end[i] as number,
-      )}\t${tsvStringMap(segments.keys, segments.values, segments.start(i), segments.end[i] as number)}\t${tsvNullableNumber(
-        this.latencyMs[i] as number | null,
-      )}\t${this.source[i]}\t${this.traceId[i]}\t${this.spanId[i]}\n`;
+      w.dateTime64Ms(this.timeMs[i] as number);
+      w.string(this.model[i] as string);
+      w.string(this.modelVersion[i] as string);
+      w.string(this.predictionId[i] as string);
+      w.string(this.predictedClass[i] as string);
+      w.nullableFloat64(this.predictedValue[i] as number | null);
+      writeNumberMap(w, this.scores, i);
+      writeNumberMap(w, this.numeric, i);
+      writeStringMap(w, this.categorical, i);
+      writeStringMap(w, this.segments, i);
+      w.nullableFloat64(this.latencyMs[i] as number | null);
+      w.string(this.source[i] as string);
+      w.string(this.traceId[i] as string);
+      w.string(this.spanId[i] as string);
     }
-    return out;
+    return w.bytes();
+  }
+}
+
+function writeNumberMap(w: RowBinaryWriter, column: MapColumn<number>, row: number): void {
+  const start = column.start(row);
+  const end = column.end[row] as number;
+  w.varUInt(end - start);
+  for (let i = start; i < end; i++) {
+    w.string(column.keys[i] as string);
+    w.float64(column.values[i] as number);
+  }
+}
+
+function writeStringMap(w: RowBinaryWriter, column: MapColumn<string>, row: number): void {
+  const start = column.start(row);
+  const end = column.end[row] as number;
+  w.varUInt(end - start);
+  for (let i = start; i < end; i++) {
+    w.string(column.keys[i] as string);
+    w.string(column.values[i] as string);
   }
 }
 
@@ -200,7 +216,7 @@ TTL toDateTime(time) + INTERVAL ${retentionDays} DAY
 SETTINGS ttl_only_drop_parts = 1`;
 }
 
-/** Columns written on insert, in the order `PredictionBatch.toTsv` writes them (ingest_time is the server's). */
+/** Columns written on insert, in the order `PredictionBatch.toRowBinary` writes them (ingest_time is the server's). */
 export const PREDICTION_INSERT_COLUMNS = [
   "time",
   "model",
@@ -217,3 +233,10 @@ export const PREDICTION_INSERT_COLUMNS = [
   "trace_id",
   "span_id",
 ] as const;
+
+/** The RowBinary layout of PREDICTION_INSERT_COLUMNS, as ClickHouse's `format()` table function takes it. */
+export const PREDICTION_ROW_STRUCTURE =
+  "time DateTime64(3), model String, model_version String, prediction_id String, predicted_class String, " +
+  "predicted_value Nullable(Float64), class_scores Map(String, Float64), features_numeric Map(String, Float64), " +
+  "features_categorical Map(String, String), segments Map(String, String), latency_ms Nullable(Float64), " +
+  "source String, trace_id String, span_id String";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BatchWriter, type BatchWriterOptions } from "../../collector/index.js";
-import { LABEL_INSERT_COLUMNS, type Label, labelTsv, migrate, Store } from "../../store/index.js";
+import { type Label, labelsRowBinary, migrate, Store } from "../../store/index.js";
 import { tempDir } from "../helpers/service.js";
 
 const dir = tempDir();
@@ -27,10 +27,10 @@ function gatedInsert() {
       });
     },
     open: () => release(),
-    insert: async (body: string, records: number) => {
+    insert: async (rows: Uint8Array, records: number) => {
       await gate;
       inserts.push(records);
-      await store.insertTsv("labels", LABEL_INSERT_COLUMNS, body);
+      await store.insertRows("labels", rows);
     },
   };
 }
@@ -38,18 +38,18 @@ function gatedInsert() {
 let nextId = 0;
 // Distinct prediction ids: labels is a ReplacingMergeTree, and repeated ids would collapse in merges.
 const labels = (model: string, n: number) =>
-  Array.from(
-    { length: n },
-    (): Label => ({
-      timeMs: Date.now(),
-      model,
-      predictionId: `p${nextId++}`,
-      labelClass: "x",
-      labelValue: null,
-    }),
-  )
-    .map(labelTsv)
-    .join("");
+  labelsRowBinary(
+    Array.from(
+      { length: n },
+      (): Label => ({
+        timeMs: Date.now(),
+        model,
+        predictionId: `p${nextId++}`,
+        labelClass: "x",
+        labelValue: null,
+      }),
+    ),
+  );
 
 const stored = async (model: string) => {
   const rs = await store.client.query({
@@ -100,7 +100,8 @@ describe("BatchWriter", () => {
 
   it("reports a failed insert to every writer of the batch, and stores none of it", async () => {
     const writer = new BatchWriter(
-      (body) => store.insertTsv("labels", LABEL_INSERT_COLUMNS, `${body}not\ta\tvalid\trow\n`),
+      // A truncated row at the end: the engine refuses the whole insert.
+      (rows) => store.insertRows("labels", Buffer.concat([rows, Buffer.from([0x01, 0x02])])),
       options,
     );
     const outcome = await writer.write(labels("w4", 5), 5);

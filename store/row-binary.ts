@@ -1,0 +1,101 @@
+/**
+ * An encoder for ClickHouse's RowBinary format. Rows reach the engine as RowBinary (base64 in the insert
+ * statement, see Store.insertRows): numbers are written as their IEEE bytes instead of being formatted as
+ * text by JavaScript and parsed back by the engine, which were the two largest costs of ingest (measured:
+ * ~0.4 µs per double to format, ~25 doubles per row).
+ */
+export class RowBinaryWriter {
+  private buf: Buffer;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  /** The bytes written so far (a view, valid until the next write). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Int64 epoch milliseconds: DateTime64(3). */
+  dateTime64Ms(ms: number): void {
+    this.ensure(8);
+    const whole = Math.floor(ms);
+    const lo = whole % 4294967296;
+    const loU = lo < 0 ? lo + 4294967296 : lo;
+    const hi = Math.floor((whole - loU) / 4294967296);
+    this.view.setUint32(this.pos, loU, true);
+    this.view.setInt32(this.pos + 4, hi, true);
+    this.pos += 8;
+  }
+
+  float64(value: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, value, true);
+    this.pos += 8;
+  }
+
+  /** Nullable(Float64): a null flag byte, then the value when there is one. */
+  nullableFloat64(value: number | null): void {
+    this.ensure(9);
+    if (value === null) {
+      this.buf[this.pos++] = 1;
+      return;
+    }
+    this.buf[this.pos++] = 0;
+    this.view.setFloat64(this.pos, value, true);
+    this.pos += 8;
+  }
+
+  /** LEB128, for lengths and map sizes. */
+  varUInt(value: number): void {
+    this.ensure(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  /** String: its UTF-8 byte length, then the bytes. */
+  string(value: string): void {
+    const n = value.length;
+    // Short ASCII strings (names, classes, ids) are written byte by byte: cheaper than a native call.
+    if (n < 128) {
+      this.ensure(n + 1);
+      const start = this.pos;
+      const buf = this.buf;
+      let p = start + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[start] = n;
+        this.pos = p;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(value, "utf8");
+    this.varUInt(bytes);
+    this.ensure(bytes);
+    this.pos += this.buf.write(value, this.pos, bytes, "utf8");
+  }
+
+  private ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + extra));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+  }
+}
