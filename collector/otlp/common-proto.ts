@@ -1,28 +1,14 @@
 import { Attributes, type AttrValue, MAX_VALUE_DEPTH, type RecordSink } from "../record-sink.js";
-import { WireError, type WireReader } from "./wire.js";
+import { WireError, WireReader } from "./wire.js";
 
 // Field numbers from opentelemetry-proto v1.x, opentelemetry/proto/common/v1/common.proto.
 // A tag is (field number << 3) | wire type; the cases below name each field.
 
-/** Reads one of a record's KeyValues (the reader on its length prefix) and hands it to the sink. */
-export function readRecordAttribute(r: WireReader, sink: RecordSink): void {
-  const end = r.enter();
-  let key = "";
-  let value: AttrValue = null;
-  while (r.pos < end) {
-    const tag = r.tag();
-    if (tag === 0x0a)
-      key = r.string(); // 1: key
-    else if (tag === 0x12)
-      value = readAnyValue(r, 0); // 2: value
-    else r.skip(tag & 7);
-  }
-  r.leave(end, "KeyValue");
-  sink.attribute(key, value);
-}
+/** The key of the KeyValue readPair last read (a module slot, so the hot path allocates no pair). */
+let pairKey = "";
 
-/** Reads one KeyValue (the reader on its length prefix) into `into`. */
-function readKeyValue(r: WireReader, into: Attributes, depth: number): void {
+/** Reads one KeyValue (the reader on its length prefix): returns its value, its key left in `pairKey`. */
+function readPair(r: WireReader, depth: number): AttrValue {
   const end = r.enter();
   let key = "";
   let value: AttrValue = null;
@@ -35,7 +21,58 @@ function readKeyValue(r: WireReader, into: Attributes, depth: number): void {
     else r.skip(tag & 7);
   }
   r.leave(end, "KeyValue");
-  into.add(key, value);
+  pairKey = key;
+  return value;
+}
+
+/** Reads one of a record's KeyValues and hands it to the sink. */
+export function readRecordAttribute(r: WireReader, sink: RecordSink): void {
+  const value = readPair(r, 0);
+  sink.attribute(pairKey, value);
+}
+
+/** Reads one KeyValue into `into`. */
+function readKeyValue(r: WireReader, into: Attributes, depth: number): void {
+  const value = readPair(r, depth);
+  into.add(pairKey, value);
+}
+
+/**
+ * Walks an Export{Logs,Trace}ServiceRequest: both nest items the same way (request → resource_* (1) →
+ * resource (1) and scope_* (2) → items (2)), so one walk serves both; `readItem` reads one log record or
+ * span. Scopes are read once their resource is known, whatever the field order.
+ */
+export function readExportRequest(
+  body: Uint8Array,
+  sink: RecordSink,
+  readItem: (r: WireReader, resource: Attributes, sink: RecordSink) => void,
+): void {
+  const r = new WireReader(body);
+  while (!r.done) {
+    const tag = r.tag();
+    if (tag !== 0x0a) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const end = r.enter();
+    let resource = Attributes.EMPTY;
+    const scopes: Array<[number, number]> = [];
+    while (r.pos < end) {
+      const field = r.tag();
+      if (field === 0x0a) resource = readAttributes(r, 0);
+      else if (field === 0x12) scopes.push(r.lengthDelimited());
+      else r.skip(field & 7);
+    }
+    r.leave(end, "resource entry");
+    for (const [start, scopeEnd] of scopes) {
+      const scope = new WireReader(r.buf, start, scopeEnd);
+      while (!scope.done) {
+        const field = scope.tag();
+        if (field === 0x12) readItem(scope, resource, sink);
+        else scope.skip(field & 7);
+      }
+    }
+  }
 }
 
 /** Reads an AnyValue (the reader on its length prefix). */

@@ -1,6 +1,6 @@
-import { Attributes, emptyMeta, type RecordSink, resetMeta } from "../record-sink.js";
-import { readAttributes, readRecordAttribute } from "./common-proto.js";
-import { WireReader } from "./wire.js";
+import { type Attributes, emptyMeta, type RecordSink, resetMeta } from "../record-sink.js";
+import { readExportRequest, readRecordAttribute } from "./common-proto.js";
+import type { WireReader } from "./wire.js";
 
 /** One RecordMeta filled per record in turn: sinks read it during endRecord and keep nothing of it. */
 const reusedMeta = emptyMeta();
@@ -9,37 +9,7 @@ const reusedMeta = emptyMeta();
 
 /** Decodes an ExportLogsServiceRequest body into the sink, record by record. Throws WireError. */
 export function decodeLogsRequest(body: Uint8Array, sink: RecordSink): void {
-  const r = new WireReader(body);
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag === 0x0a)
-      readResourceLogs(r, sink); // 1: resource_logs
-    else r.skip(tag & 7);
-  }
-}
-
-function readResourceLogs(r: WireReader, sink: RecordSink): void {
-  const end = r.enter();
-  let resource = Attributes.EMPTY;
-  const scopes: Array<[number, number]> = [];
-  while (r.pos < end) {
-    const tag = r.tag();
-    if (tag === 0x0a)
-      resource = readAttributes(r, 0); // 1: resource
-    else if (tag === 0x12)
-      scopes.push(r.lengthDelimited()); // 2: scope_logs, read once the resource is known
-    else r.skip(tag & 7);
-  }
-  r.leave(end, "ResourceLogs");
-  for (const [start, scopeEnd] of scopes) {
-    const scope = new WireReader(r.buf, start, scopeEnd);
-    while (!scope.done) {
-      const tag = scope.tag();
-      if (tag === 0x12)
-        readLogRecord(scope, resource, sink); // 2: log_records
-      else scope.skip(tag & 7);
-    }
-  }
+  readExportRequest(body, sink, readLogRecord);
 }
 
 function readLogRecord(r: WireReader, resource: Attributes, sink: RecordSink): void {

@@ -1,6 +1,6 @@
-import { Attributes, emptyMeta, type RecordSink } from "../record-sink.js";
-import { readAttributes, readRecordAttribute } from "./common-proto.js";
-import { WireReader } from "./wire.js";
+import { type Attributes, emptyMeta, type RecordSink } from "../record-sink.js";
+import { readExportRequest, readRecordAttribute } from "./common-proto.js";
+import type { WireReader } from "./wire.js";
 
 /** One RecordMeta filled per record in turn: sinks read it during endRecord and keep nothing of it. */
 const _reusedMeta = emptyMeta();
@@ -9,37 +9,7 @@ const _reusedMeta = emptyMeta();
 
 /** Decodes an ExportTraceServiceRequest body into the sink, one record per span. Throws WireError. */
 export function decodeTracesRequest(body: Uint8Array, sink: RecordSink): void {
-  const r = new WireReader(body);
-  while (!r.done) {
-    const tag = r.tag();
-    if (tag === 0x0a)
-      readResourceSpans(r, sink); // 1: resource_spans
-    else r.skip(tag & 7);
-  }
-}
-
-function readResourceSpans(r: WireReader, sink: RecordSink): void {
-  const end = r.enter();
-  let resource = Attributes.EMPTY;
-  const scopes: Array<[number, number]> = [];
-  while (r.pos < end) {
-    const tag = r.tag();
-    if (tag === 0x0a)
-      resource = readAttributes(r, 0); // 1: resource
-    else if (tag === 0x12)
-      scopes.push(r.lengthDelimited()); // 2: scope_spans
-    else r.skip(tag & 7);
-  }
-  r.leave(end, "ResourceSpans");
-  for (const [start, scopeEnd] of scopes) {
-    const scope = new WireReader(r.buf, start, scopeEnd);
-    while (!scope.done) {
-      const tag = scope.tag();
-      if (tag === 0x12)
-        readSpan(scope, resource, sink); // 2: spans
-      else scope.skip(tag & 7);
-    }
-  }
+  readExportRequest(body, sink, readSpan);
 }
 
 function readSpan(r: WireReader, resource: Attributes, sink: RecordSink): void {
