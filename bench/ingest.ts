@@ -61,7 +61,12 @@ async function main(): Promise<void> {
 async function stages(bodies: Uint8Array[]): Promise<void> {
   const rounds = 5;
   let n = 0;
-  const counting: RecordSink = { beginRecord: () => {}, attribute: () => {}, endRecord: () => n++ };
+  const counting: RecordSink = {
+    beginRecord: () => {},
+    attribute: () => {},
+    numberAttribute: () => {},
+    endRecord: () => n++,
+  };
   let t = performance.now();
   for (let r = 0; r < rounds; r++) for (const b of bodies) decodeLogsRequest(b, counting);
   console.log(`stage_decode: ${Math.round(n / ((performance.now() - t) / 1000))} records/s`);

@@ -79,6 +79,17 @@ export class EventReader implements RecordSink {
     if (this.problem === undefined) this.problem = readAttribute(key, value, this.e);
   }
 
+  numberAttribute(key: string, value: number): void {
+    this.attributeCount++;
+    if (this.problem !== undefined) return;
+    const { family, name } = keyInfo(key);
+    if (family === "feature" && Number.isFinite(value))
+      put(this.e.numericKeys, this.e.numericValues, name, value);
+    else if (family === "score" && Number.isFinite(value))
+      put(this.e.scoreKeys, this.e.scoreValues, name, value);
+    else this.problem = readAttribute(key, value, this.e);
+  }
+
   endRecord(meta: RecordMeta): void {
     const outcome = this.finish(meta);
     if (outcome) this.rejections.push({ index: this.index, ...outcome });

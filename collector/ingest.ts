@@ -51,28 +51,45 @@ export class Ingest {
     source: PredictionSource,
     signal: string,
   ): Promise<IngestResult> {
+    const read = this.read(decode, source, signal);
+    const [p, l] = await Promise.all([
+      this.deps.predictions.write(read.predictionRows, read.predictions),
+      this.deps.labels.write(read.labelRows, read.labels),
+    ]);
+    const write = !p.ok ? p : l;
+    if (write.ok) {
+      if (read.predictions) this.deps.metrics.accepted.add(read.predictions, { signal, kind: "prediction" });
+      if (read.labels) this.deps.metrics.accepted.add(read.labels, { signal, kind: "label" });
+      if (read.batch && this.deps.onPredictions) notify(this.deps.onPredictions, read.batch);
+    }
+    return {
+      accepted: read.predictions + read.labels,
+      rejected: read.rejections.length,
+      ignored: read.ignored,
+      errorMessage: summarize(read.rejections),
+      rejections: read.rejections,
+      write,
+    };
+  }
+
+  /**
+   * Decodes and encodes, synchronously. Only the encoded rows outlive this call (and the batch, when a
+   * listener wants it): row objects held across the insert's wait would survive young-generation GCs and
+   * be promoted, and collecting them later costs more than everything else here (measured).
+   */
+  private read(decode: (sink: RecordSink) => void, source: PredictionSource, signal: string) {
     const reader = new EventReader(source, this.deps.limits, this.clock());
     decode(reader);
     const { predictions, labels, rejections } = reader;
     for (const r of rejections) this.deps.metrics.rejected.add(1, { signal, reason: r.reason });
-    const [p, l] = await Promise.all([
-      this.deps.predictions.write(predictions.length ? predictions.toRowBinary() : EMPTY, predictions.length),
-      this.deps.labels.write(labels.length ? labelsRowBinary(labels) : EMPTY, labels.length),
-    ]);
-    const write = !p.ok ? p : l;
-    if (write.ok) {
-      if (predictions.length)
-        this.deps.metrics.accepted.add(predictions.length, { signal, kind: "prediction" });
-      if (labels.length) this.deps.metrics.accepted.add(labels.length, { signal, kind: "label" });
-      if (predictions.length && this.deps.onPredictions) notify(this.deps.onPredictions, predictions);
-    }
     return {
-      accepted: predictions.length + labels.length,
-      rejected: rejections.length,
-      ignored: reader.ignored,
-      errorMessage: summarize(rejections),
+      predictions: predictions.length,
+      labels: labels.length,
+      predictionRows: predictions.length ? predictions.toRowBinary() : EMPTY,
+      labelRows: labels.length ? labelsRowBinary(labels) : EMPTY,
       rejections,
-      write,
+      ignored: reader.ignored,
+      batch: this.deps.onPredictions && predictions.length ? predictions : undefined,
     };
   }
 }

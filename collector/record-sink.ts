@@ -46,6 +46,8 @@ export interface RecordMeta {
 export interface RecordSink {
   beginRecord(resource: Attributes): void;
   attribute(key: string, value: AttrValue): void;
+  /** An attribute whose value is a double: the same as `attribute`, without boxing the number. */
+  numberAttribute(key: string, value: number): void;
   endRecord(meta: RecordMeta): void;
 }
 

@@ -25,10 +25,36 @@ function readPair(r: WireReader, depth: number): AttrValue {
   return value;
 }
 
-/** Reads one of a record's KeyValues and hands it to the sink. */
+/**
+ * Reads one of a record's KeyValues and hands it to the sink. A plain double (most of an event's
+ * attributes) goes to `numberAttribute` and is never boxed into a generic value.
+ */
 export function readRecordAttribute(r: WireReader, sink: RecordSink): void {
-  const value = readPair(r, 0);
-  sink.attribute(pairKey, value);
+  const end = r.enter();
+  let key = "";
+  let value: AttrValue = null;
+  let number = 0;
+  let isNumber = false;
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a)
+      key = r.string(); // 1: key
+    else if (tag === 0x12) {
+      // 2: value. AnyValue { double_value (4, fixed64) } is 9 bytes: tag 0x21 and the double.
+      if (r.buf[r.pos] === 9 && r.buf[r.pos + 1] === 0x21 && r.pos + 10 <= end) {
+        r.pos += 2;
+        number = r.double();
+        isNumber = true;
+        value = null;
+      } else {
+        value = readAnyValue(r, 0);
+        isNumber = false;
+      }
+    } else r.skip(tag & 7);
+  }
+  r.leave(end, "KeyValue");
+  if (isNumber) sink.numberAttribute(key, number);
+  else sink.attribute(key, value);
 }
 
 /** Reads one KeyValue into `into`. */
