@@ -63,6 +63,7 @@ export class EventReader implements RecordSink {
 
   beginRecord(resource: Attributes): void {
     this.index++;
+    recordSerial++;
     this.e.reset();
     this.problem = undefined;
     this.attributeCount = 0;
@@ -166,6 +167,8 @@ class EventFields implements PredictionParts {
   latencyMs: number | null = null;
   labelClass = "";
   labelValue: number | null = null;
+  /** Whether a kvlist (ml.features, ml.prediction.scores) set entries in this record. */
+  fromKvList = false;
   source: PredictionSource = "events";
   traceId = "";
   spanId = "";
@@ -188,6 +191,7 @@ class EventFields implements PredictionParts {
     this.latencyMs = null;
     this.labelClass = "";
     this.labelValue = null;
+    this.fromKvList = false;
     this.scoreKeys.length = 0;
     this.scoreValues.length = 0;
     this.numericKeys.length = 0;
@@ -217,7 +221,12 @@ type Family = "feature" | "score" | "segment" | "named" | "event" | "other";
 interface KeyInfo {
   family: Family;
   name: string;
+  /** The serial of the last record that set this key: a second setting in one record is a duplicate. */
+  seen: number;
 }
+
+/** Counts records read, across readers (a record is read start to end without yielding). */
+let recordSerial = 0;
 
 const FEATURE = "ml.feature.";
 const SCORE = "ml.prediction.score.";
@@ -232,12 +241,12 @@ const keyInfos = new Map<string, KeyInfo>();
 function keyInfo(key: string): KeyInfo {
   let info = keyInfos.get(key);
   if (info !== undefined) return info;
-  if (key.startsWith(FEATURE)) info = { family: "feature", name: key.slice(FEATURE.length) };
-  else if (key.startsWith(SCORE)) info = { family: "score", name: key.slice(SCORE.length) };
-  else if (key.startsWith(SEGMENT)) info = { family: "segment", name: key.slice(SEGMENT.length) };
-  else if (key.startsWith("ml.")) info = { family: "named", name: key };
-  else if (key === "event.name") info = { family: "event", name: key };
-  else info = { family: "other", name: key };
+  if (key.startsWith(FEATURE)) info = { family: "feature", name: key.slice(FEATURE.length), seen: 0 };
+  else if (key.startsWith(SCORE)) info = { family: "score", name: key.slice(SCORE.length), seen: 0 };
+  else if (key.startsWith(SEGMENT)) info = { family: "segment", name: key.slice(SEGMENT.length), seen: 0 };
+  else if (key.startsWith("ml.")) info = { family: "named", name: key, seen: 0 };
+  else if (key === "event.name") info = { family: "event", name: key, seen: 0 };
+  else info = { family: "other", name: key, seen: 0 };
   // Bounded: a flood of distinct keys is classified each time rather than growing memory.
   if (keyInfos.size < MAX_CACHED_KEYS) keyInfos.set(key, info);
   return info;
@@ -247,7 +256,9 @@ type Problem = { reason: RejectReason; message: string } | undefined;
 
 /** Reads one attribute into `e`; returns the problem when its value has the wrong type. */
 function readAttribute(key: string, value: AttrValue, e: EventFields): Problem {
-  const { family, name } = keyInfo(key);
+  const info = keyInfo(key);
+  info.seen = recordSerial;
+  const { family, name } = info;
   switch (family) {
     case "feature":
       return putFeature(e, key, name, value);
@@ -310,6 +321,7 @@ function readNamed(key: string, value: AttrValue, e: EventFields): Problem {
       return undefined;
     case "ml.prediction.scores":
       if (!(value instanceof Attributes)) return invalid(key, "a kvlist");
+      e.fromKvList = true;
       for (let i = 0; i < value.keys.length; i++) {
         const v = value.values[i];
         if (typeof v !== "number" || !Number.isFinite(v))
@@ -319,6 +331,7 @@ function readNamed(key: string, value: AttrValue, e: EventFields): Problem {
       return undefined;
     case "ml.features":
       if (!(value instanceof Attributes)) return invalid(key, "a kvlist");
+      e.fromKvList = true;
       for (let i = 0; i < value.keys.length; i++) {
         const k = value.keys[i] as string;
         const problem = putFeature(e, `${key}.${k}`, k, value.values[i] as AttrValue);
