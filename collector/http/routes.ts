@@ -43,11 +43,11 @@ type Decoder = (body: Buffer, sink: RecordSink) => void;
 const DECODERS: Record<OtlpSignal, Record<OtlpEncoding, Decoder>> = {
   logs: {
     protobuf: decodeLogsRequest,
-    json: (body, sink) => decodeLogsJson(JSON.parse(body.toString("utf8")), sink),
+    json: (body, sink) => decodeLogsJson(JSON.parse(decodeText(body)), sink),
   },
   traces: {
     protobuf: decodeTracesRequest,
-    json: (body, sink) => decodeTracesJson(JSON.parse(body.toString("utf8")), sink),
+    json: (body, sink) => decodeTracesJson(JSON.parse(decodeText(body)), sink),
   },
 };
 
@@ -71,7 +71,8 @@ export function collectorRoutes(
     try {
       await next();
     } finally {
-      metrics.requests.add(1, { route: c.req.path, status: String(c.res.status) });
+      // The matched pattern, not the raw path: a label value per path sent would let anyone grow /metrics.
+      metrics.requests.add(1, { route: c.req.routePath, status: String(c.res.status) });
     }
   });
   app.use("/v1/*", bearerAuth(options.ingestTokens, "ingest"));

@@ -211,6 +211,15 @@ describe("bad requests are refused whole with a reason, and change nothing", () 
       /resourceLogs must be an array/,
     ],
     [
+      "invalid UTF-8 in OTLP/JSON",
+      () => [
+        new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]),
+        { "content-type": "application/json" },
+      ],
+      400,
+      /not valid UTF-8/,
+    ],
+    [
       "an unknown content encoding",
       () => [good(), { "content-type": "application/x-protobuf", "content-encoding": "br" }],
       400,
