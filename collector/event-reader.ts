@@ -83,12 +83,23 @@ export class EventReader implements RecordSink {
   numberAttribute(key: string, value: number): void {
     this.attributeCount++;
     if (this.problem !== undefined) return;
-    const { family, name } = keyInfo(key);
-    if (family === "feature" && Number.isFinite(value))
-      put(this.e.numericKeys, this.e.numericValues, name, value);
-    else if (family === "score" && Number.isFinite(value))
-      put(this.e.scoreKeys, this.e.scoreValues, name, value);
-    else this.problem = readAttribute(key, value, this.e);
+    const info = keyInfo(key);
+    const e = this.e;
+    // The common case, a key not yet set in this record (and no kvlist that could hold it), is appended
+    // without searching the record's earlier entries.
+    const fresh = info.seen !== recordSerial && !e.fromKvList;
+    info.seen = recordSerial;
+    if (info.family === "feature" && Number.isFinite(value)) {
+      if (fresh) {
+        e.numericKeys.push(info.name);
+        e.numericValues.push(value);
+      } else put(e.numericKeys, e.numericValues, info.name, value);
+    } else if (info.family === "score" && Number.isFinite(value)) {
+      if (fresh) {
+        e.scoreKeys.push(info.name);
+        e.scoreValues.push(value);
+      } else put(e.scoreKeys, e.scoreValues, info.name, value);
+    } else this.problem = readAttribute(key, value, e);
   }
 
   endRecord(meta: RecordMeta): void {
