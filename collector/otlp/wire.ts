@@ -189,21 +189,15 @@ function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
   if (len === 0) return "";
   if (len <= MAX_INTERNED_LENGTH) {
     // Short strings (attribute keys, classes, versions, segment values) repeat on every record: look them
-    // up instead of allocating a new string each time. The hash doubles as the ASCII check.
-    let hash = 2166136261;
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      const b = buf[i] as number;
-      if (b >= 0x80) {
-        ascii = false;
-        break;
-      }
-      hash = Math.imul(hash ^ b, 16777619);
-    }
-    if (ascii) {
-      const slot = (hash >>> 0) & (INTERN_SLOTS - 1);
-      const cached = interned[slot];
-      if (cached !== undefined && cached.length === len && sameAscii(cached, buf, start)) return cached;
+    // up instead of allocating a new string each time. Keys that differ tend to differ at the end
+    // ("ml.feature.f1", "ml.feature.f2"), so the length and the last bytes pick the slot; a hit is then
+    // compared in full (which also proves the bytes ASCII, as cached strings are).
+    let hash = Math.imul(2166136261 ^ len, 16777619);
+    for (let i = Math.max(start, end - 8); i < end; i++) hash = Math.imul(hash ^ (buf[i] as number), 16777619);
+    const slot = (hash >>> 0) & (INTERN_SLOTS - 1);
+    const cached = interned[slot];
+    if (cached !== undefined && cached.length === len && sameAscii(cached, buf, start)) return cached;
+    if (isAscii(buf, start, end)) {
       const text = asBuffer(buf).toString("latin1", start, end);
       interned[slot] = text;
       return text;
