@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { type ClickHouseClient, createClient, type DataFormat } from "@clickhouse/client";
@@ -89,6 +89,7 @@ export class Store {
     }
     const insertDir = join(options.dataDir, "modelwatch_inserts");
     mkdirSync(insertDir, { recursive: true });
+    removeOrphanedInserts(insertDir);
     return new Store("embedded", options.database, client, reader, insertDir);
   }
 
@@ -177,6 +178,27 @@ export class Store {
     if (!result.success) {
       throw StoreError.from("CONNECT", `ClickHouse at ${url} did not answer`, result.error);
     }
+  }
+}
+
+/**
+ * Removes insert files left by a process that died mid-insert. Their rows were never acknowledged (the
+ * request is answered after the insert), so the senders retry them; files of live processes are kept.
+ */
+function removeOrphanedInserts(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = Number(/^[a-z]+-(\d+)-\d+\.rowbinary$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid))
+      rmSync(join(dir, name), { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

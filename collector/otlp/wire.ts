@@ -193,7 +193,8 @@ function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
     // ("ml.feature.f1", "ml.feature.f2"), so the length and the last bytes pick the slot; a hit is then
     // compared in full (which also proves the bytes ASCII, as cached strings are).
     let hash = Math.imul(2166136261 ^ len, 16777619);
-    for (let i = Math.max(start, end - 8); i < end; i++) hash = Math.imul(hash ^ (buf[i] as number), 16777619);
+    for (let i = Math.max(start, end - 8); i < end; i++)
+      hash = Math.imul(hash ^ (buf[i] as number), 16777619);
     const slot = (hash >>> 0) & (INTERN_SLOTS - 1);
     const cached = interned[slot];
     if (cached !== undefined && cached.length === len && sameAscii(cached, buf, start)) return cached;

@@ -1,0 +1,91 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { migrate, SCHEMA_VERSION, Store, StoreError } from "../../store/index.js";
+import { tempDir } from "../helpers/service.js";
+
+const dir = tempDir();
+afterAll(() => dir.remove());
+
+const open = () => Store.open({ database: "modelwatch", dataDir: dir.path });
+
+async function rows<T>(store: Store, query: string): Promise<T[]> {
+  const rs = await store.client.query({ query, format: "JSONEachRow" });
+  return rs.json<T>();
+}
+
+describe("the embedded store", () => {
+  it("migrates once, records each version, and applies nothing the second time", async () => {
+    const store = await open();
+    expect((await migrate(store, { retentionDays: 90 })).applied).toEqual([SCHEMA_VERSION]);
+    expect((await migrate(store, { retentionDays: 90 })).applied).toEqual([]);
+    const versions = await rows<{ version: number }>(
+      store,
+      "SELECT version FROM modelwatch.schema_migrations FINAL",
+    );
+    expect(versions.map((v) => Number(v.version))).toEqual([1]);
+    await store.close();
+  });
+
+  it("follows the configured retention: a new value changes the tables' TTL", async () => {
+    const store = await open();
+    await migrate(store, { retentionDays: 7 });
+    const tables = await rows<{ name: string; create_table_query: string }>(
+      store,
+      "SELECT name, create_table_query FROM system.tables WHERE database = 'modelwatch' AND name IN ('predictions', 'labels') ORDER BY name",
+    );
+    expect(tables).toHaveLength(2);
+    for (const t of tables)
+      expect(t.create_table_query).toMatch(/TTL toDateTime\(time\) \+ (INTERVAL 7 DAY|toIntervalDay\(7\))/);
+    expect(tables.find((t) => t.name === "predictions")?.create_table_query).toContain(
+      "ttl_only_drop_parts = 1",
+    );
+    await store.close();
+  });
+
+  it("answers analyst queries read-only, refusing writes and settings by the engine's readonly", async () => {
+    const store = await open();
+    await migrate(store, { retentionDays: 7 });
+    const out = await store.queryReadOnly({
+      sql: "SELECT {n:UInt8} + 1 AS x",
+      defaultFormat: "CSV",
+      params: { n: "41" },
+    });
+    expect(out.toString()).toBe("42\n");
+    for (const sql of [
+      "INSERT INTO labels (model) VALUES ('x')",
+      "SET readonly = 0",
+      "CREATE TABLE t (x UInt8) ENGINE = Memory",
+    ]) {
+      await expect(store.queryReadOnly({ sql, defaultFormat: "CSV" })).rejects.toMatchObject({
+        code: "READONLY",
+      });
+    }
+    await expect(store.queryReadOnly({ sql: "SELECT nope", defaultFormat: "CSV" })).rejects.toBeInstanceOf(
+      StoreError,
+    );
+    // The writer's own connection is not affected by the reader's lock.
+    await store.client.command({
+      query: "INSERT INTO modelwatch.labels (model, prediction_id) VALUES ('w', '1')",
+    });
+    await store.close();
+  });
+
+  it("removes insert files left by a dead process, and keeps those of live ones", async () => {
+    const inserts = join(dir.path, "modelwatch_inserts");
+    mkdirSync(inserts, { recursive: true });
+    const dead = spawnSync(process.execPath, [
+      "-e",
+      "process.stdout.write(String(process.pid))",
+    ]).stdout.toString();
+    const orphan = join(inserts, `predictions-${dead}-1.rowbinary`);
+    const live = join(inserts, `predictions-${process.ppid}-1.rowbinary`);
+    writeFileSync(orphan, "x");
+    writeFileSync(live, "x");
+    const store = await open();
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    await store.close();
+  });
+});
