@@ -4,18 +4,16 @@
  * process. Prints, one a line: sustained records/s, p50/p99 request latency at half that rate, the server's
  * peak RSS, and each stage's own rate measured in this process (decode; decode + map + encode; engine insert).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { EventReader } from "../collector/event-reader.js";
 import { decodeLogsRequest } from "../collector/otlp/logs-proto.js";
 import type { RecordSink } from "../collector/record-sink.js";
 import { migrate, Store } from "../store/index.js";
 import { predictionBodies } from "./otlp-workload.js";
+import { startServeChild } from "./serve-child.js";
 import { tempDirectory } from "./temp.js";
 
 const RECORDS_PER_BODY = 500;
@@ -23,21 +21,13 @@ const SUSTAIN_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 /** Requests in flight, as from a fleet of exporters (each OTel batch processor sends one at a time). */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
-const root = join(fileURLToPath(import.meta.url), "..", "..", "..");
-
 async function main(): Promise<void> {
   const bodies = predictionBodies({ bodies: 40, recordsPerBody: RECORDS_PER_BODY, features: 20 });
   await stages(bodies);
 
   const dir = tempDirectory("modelwatch-bench-");
-  const port = await freePort();
-  const server = spawn(process.execPath, [join(root, "dist/bin/modelwatch.js"), "serve"], {
-    env: { ...process.env, MODELWATCH_DATA_DIR: dir.path, MODELWATCH_HTTP_PORT: String(port) },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const { child: server, url } = await startServeChild([], { ...process.env, MODELWATCH_DATA_DIR: dir.path });
   try {
-    const url = `http://127.0.0.1:${port}`;
-    await waitReady(url);
     await send(url, bodies, 2, 3); // warm-up
     const sustained = await closedLoop(url, bodies, SUSTAIN_SECONDS);
     console.log(`ingest: ${Math.round(sustained.rate)} records/s`);
@@ -210,28 +200,6 @@ function peakRssMb(child: ChildProcess): number {
   const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
-}
-
-async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("the service did not become ready within 60 s");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
 }
 
 main().catch((err) => {

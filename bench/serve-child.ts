@@ -1,0 +1,55 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The built CLI, found from the project root (this file runs from bench/ or from dist/bench/). */
+export const CLI = join(projectRoot(dirname(fileURLToPath(import.meta.url))), "dist", "bin", "modelwatch.js");
+
+function projectRoot(dir: string): string {
+  if (existsSync(join(dir, "package.json"))) return dir;
+  const parent = dirname(dir);
+  if (parent === dir) throw new Error("no package.json above the bench folder");
+  return projectRoot(parent);
+}
+
+/**
+ * Starts `modelwatch serve` as a child process on a port of the system's choosing (port 0; the port is read
+ * back from its start-up line) and waits until it is ready.
+ */
+export async function startServeChild(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cli = CLI,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [cli, "serve", "--http-port", "0", ...args], {
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const port = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start within 60 s: ${stderr}`)), 60_000);
+    child.stderr?.on("data", (d) => {
+      stderr += d;
+      const match = /listening on http:\/\/[^\s]+:(\d+)/.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] as string);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${stderr}`));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return { child, url };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`serve did not become ready: ${stderr}`);
+}
