@@ -9,7 +9,7 @@ import {
   Ingest,
   type PredictionListener,
 } from "../collector/index.js";
-import { errorResponse } from "../common/index.js";
+import { errorResponse, HttpError } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
 import { migrate, Store, type TableName } from "../store/index.js";
 import type { Config } from "./config.js";
@@ -74,6 +74,9 @@ export async function startService(
   let accepting = true;
   const app = new Hono();
   app.onError((err) => errorResponse(err));
+  app.notFound((c) =>
+    new HttpError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse(),
+  );
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/readyz", async (c) => {
     const ready = accepting && (await store.ping().catch(() => false));

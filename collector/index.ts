@@ -1,3 +1,4 @@
+export type { BodyLimits } from "../common/index.js";
 export {
   BatchWriter,
   type BatchWriterOptions,
@@ -12,7 +13,6 @@ export {
   type Rejection,
   type RejectReason,
 } from "./event-reader.js";
-export type { BodyLimits } from "./http/body.js";
 export { type CollectorHttpOptions, collectorRoutes } from "./http/routes.js";
 export { Ingest, type IngestDeps, type IngestResult, type PredictionListener } from "./ingest.js";
 export { type CollectorMetrics, createCollectorMetrics } from "./telemetry.js";

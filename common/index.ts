@@ -1,2 +1,3 @@
 export { bearerAuth } from "./bearer-auth.js";
 export { errorResponse, HttpError } from "./http-error.js";
+export { type BodyLimits, readBody } from "./read-body.js";

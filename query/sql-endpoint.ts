@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { bearerAuth, HttpError } from "../common/index.js";
+import { bearerAuth, HttpError, readBody } from "../common/index.js";
 import { type Store, StoreError } from "../store/index.js";
 import { contentTypeFor, ENGINE_FORMAT } from "./formats.js";
 
@@ -19,7 +19,15 @@ export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
   app.use("/sql", bearerAuth(options.readTokens, "read"));
   app.on(["GET", "POST"], "/sql", async (c) => {
     const url = new URL(c.req.url);
-    const body = c.req.method === "POST" ? await c.req.text() : "";
+    const body =
+      c.req.method === "POST"
+        ? (
+            await readBody(c, {
+              maxBodyBytes: options.maxQueryBytes,
+              maxDecompressedBytes: options.maxQueryBytes,
+            })
+          ).toString("utf8")
+        : "";
     const sql = [url.searchParams.get("query") ?? "", body].filter((s) => s.trim() !== "").join("\n");
     if (sql === "")
       throw new HttpError(400, "missing_query", "send the SQL in ?query= or in the request body");

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { bearerAuth, errorResponse, HttpError } from "../../common/index.js";
+import { type BodyLimits, bearerAuth, errorResponse, HttpError, readBody } from "../../common/index.js";
 import type { WriteOutcome } from "../batch-writer.js";
 import type { Ingest } from "../ingest.js";
 import { decodeNdjson } from "../ndjson.js";
@@ -10,7 +10,6 @@ import { decodeTracesRequest } from "../otlp/traces-proto.js";
 import { WireError } from "../otlp/wire.js";
 import type { RecordSink } from "../record-sink.js";
 import type { CollectorMetrics } from "../telemetry.js";
-import { type BodyLimits, readBody } from "./body.js";
 
 export interface CollectorHttpOptions {
   body: BodyLimits;

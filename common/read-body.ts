@@ -3,7 +3,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import type { Context } from "hono";
-import { HttpError } from "../../common/index.js";
+import { HttpError } from "./http-error.js";
 
 const gunzipAsync = promisify(gunzip);
 
