@@ -139,10 +139,14 @@ function jsonNumber(value: Json, path: string): number {
 
 function nanosToMs(value: Json, path: string): number {
   if (value === undefined || value === null) return 0;
+  // int64 nanoseconds usually arrive as a decimal string: cut the last six digits rather than divide a
+  // number that has already lost precision.
+  if (typeof value === "string" && /^\d+$/.test(value))
+    return value.length <= 6 ? 0 : Number(value.slice(0, -6));
   const n = jsonNumber(value, path);
   if (!Number.isFinite(n) || n < 0)
     throw new JsonShapeError(`${path} must be a non-negative integer of nanoseconds`);
-  return n / 1e6;
+  return Math.floor(n / 1e6);
 }
 
 /** OTLP/JSON carries trace and span ids as hex (not base64, unlike the generic protobuf mapping). */

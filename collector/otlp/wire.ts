@@ -83,13 +83,14 @@ export class WireReader {
     return (hi >>> 0) * 4294967296 + (lo >>> 0);
   }
 
-  /** A fixed64 nanosecond timestamp as epoch milliseconds (sub-millisecond precision is not kept exactly). */
+  /** A fixed64 nanosecond timestamp as whole epoch milliseconds (the store keeps milliseconds). */
   fixed64NanosAsMs(): number {
     if (this.pos + 8 > this.end) throw new WireError("truncated fixed64");
     const lo = this.view.getUint32(this.pos, true);
     const hi = this.view.getUint32(this.pos + 4, true);
     this.pos += 8;
-    return (hi * 4294967296 + lo) / 1e6;
+    // Exact without BigInt: hi × 2^32 = hi × 4294 × 10^6 + hi × 967296, and hi × 967296 + lo < 2^53.
+    return hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
   }
 
   double(): number {

@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { decodeLogsRequest } from "../../collector/otlp/logs-proto.js";
-import { WireError } from "../../collector/otlp/wire.js";
+import { WireError, WireReader } from "../../collector/otlp/wire.js";
 import { Attributes, type AttrValue, type RecordMeta, type RecordSink } from "../../collector/record-sink.js";
 import { logsBody } from "../helpers/otlp.js";
 
@@ -74,7 +74,7 @@ function reference(body: Uint8Array): Flat[] {
         out.push({
           resource,
           attributes: lr.attributes.map((kv: { key: string; value: unknown }) => [kv.key, any(kv.value)]),
-          timeMs: Number(BigInt(lr.timeUnixNano.toString()) / 1000n) / 1000,
+          timeMs: Number(BigInt(lr.timeUnixNano.toString()) / 1_000_000n),
           traceId: Buffer.from(lr.traceId ?? []).toString("hex"),
           spanId: Buffer.from(lr.spanId ?? []).toString("hex"),
         });
@@ -154,5 +154,19 @@ describe("the OTLP wire reader", () => {
     }
     expect(read + refused).toBe(500);
     expect(refused).toBeGreaterThan(0);
+  });
+});
+
+describe("timestamps", () => {
+  it.each([
+    [0n, 0],
+    [999_999n, 0],
+    [1_000_000n, 1],
+    [1_795_884_705_014_999_999n, 1_795_884_705_014],
+    [18_446_744_073_709_551_615n, 18_446_744_073_709], // the largest fixed64
+  ])("%s ns is %i ms, truncated exactly", (ns, ms) => {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, ns, true);
+    expect(new WireReader(bytes).fixed64NanosAsMs()).toBe(ms);
   });
 });
