@@ -4,27 +4,6 @@ import { WireError, WireReader } from "./wire.js";
 // Field numbers from opentelemetry-proto v1.x, opentelemetry/proto/common/v1/common.proto.
 // A tag is (field number << 3) | wire type; the cases below name each field.
 
-/** The key of the KeyValue readPair last read (a module slot, so the hot path allocates no pair). */
-let pairKey = "";
-
-/** Reads one KeyValue (the reader on its length prefix): returns its value, its key left in `pairKey`. */
-function readPair(r: WireReader, depth: number): AttrValue {
-  const end = r.enter();
-  let key = "";
-  let value: AttrValue = null;
-  while (r.pos < end) {
-    const tag = r.tag();
-    if (tag === 0x0a)
-      key = r.string(); // 1: key
-    else if (tag === 0x12)
-      value = readAnyValue(r, depth); // 2: value
-    else r.skip(tag & 7);
-  }
-  r.leave(end, "KeyValue");
-  pairKey = key;
-  return value;
-}
-
 /**
  * Reads one of a record's KeyValues and hands it to the sink. A plain double (most of an event's
  * attributes) goes to `numberAttribute` and is never boxed into a generic value.
@@ -57,10 +36,21 @@ export function readRecordAttribute(r: WireReader, sink: RecordSink): void {
   else sink.attribute(key, value);
 }
 
-/** Reads one KeyValue into `into`. */
+/** Reads one KeyValue (the reader on its length prefix) into `into`. */
 function readKeyValue(r: WireReader, into: Attributes, depth: number): void {
-  const value = readPair(r, depth);
-  into.add(pairKey, value);
+  const end = r.enter();
+  let key = "";
+  let value: AttrValue = null;
+  while (r.pos < end) {
+    const tag = r.tag();
+    if (tag === 0x0a)
+      key = r.string(); // 1: key
+    else if (tag === 0x12)
+      value = readAnyValue(r, depth); // 2: value
+    else r.skip(tag & 7);
+  }
+  r.leave(end, "KeyValue");
+  into.add(key, value);
 }
 
 /**
