@@ -56,11 +56,6 @@ export class EventReader implements RecordSink {
     private readonly nowMs: number,
   ) {}
 
-  /** Records seen so far. */
-  get records(): number {
-    return this.index + 1;
-  }
-
   beginRecord(resource: Attributes): void {
     this.index++;
     recordSerial++;
