@@ -12,6 +12,8 @@ export class HttpError extends Error {
     message: string,
     /** Seconds, sent as Retry-After with 429 and 503. */
     readonly retryAfterSeconds?: number,
+    /** The request body was left unread: the connection cannot carry another request. */
+    readonly closeConnection = false,
   ) {
     super(message);
   }
@@ -26,6 +28,7 @@ export class HttpError extends Error {
   protected headers(contentType: string): Headers {
     const headers = new Headers({ "content-type": contentType });
     if (this.retryAfterSeconds !== undefined) headers.set("retry-after", String(this.retryAfterSeconds));
+    if (this.closeConnection) headers.set("connection", "close");
     return headers;
   }
 }

@@ -66,5 +66,11 @@ async function readLimited(body: AsyncIterable<Uint8Array>, max: number): Promis
 }
 
 function tooLarge(max: number): HttpError {
-  return new HttpError(413, "body_too_large", `the request body is larger than ${max} bytes`);
+  return new HttpError(
+    413,
+    "body_too_large",
+    `the request body is larger than ${max} bytes`,
+    undefined,
+    true,
+  );
 }

@@ -28,7 +28,7 @@ class OtlpHttpError extends HttpError {
     err: HttpError,
     private readonly encoding: OtlpEncoding,
   ) {
-    super(err.status, err.code, err.message, err.retryAfterSeconds);
+    super(err.status, err.code, err.message, err.retryAfterSeconds, err.closeConnection);
   }
 
   override toResponse(): Response {

@@ -270,6 +270,27 @@ describe("bad requests are refused whole with a reason, and change nothing", () 
     expect(await count("predictions")).toBe(before);
   });
 
+  it("a chunked body (no Content-Length) is cut off at the size limit", async () => {
+    const chunk = new Uint8Array(16 * 1024);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 32 * 1024 * 1024) return controller.close(); // 32 MiB offered, 64 KiB allowed
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${service.url}/v1/logs`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/x-protobuf" },
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(res.headers.get("connection")).toBe("close");
+    expect(sent).toBeLessThan(32 * 1024 * 1024);
+  });
+
   it("invalid UTF-8 in a protobuf string is refused", async () => {
     const body = Buffer.from(good());
     const at = body.indexOf("refused");
@@ -287,7 +308,7 @@ describe("bad requests are refused whole with a reason, and change nothing", () 
     expect(metrics).toMatch(
       /modelwatch_records_rejected_total\{signal="events",reason="malformed_line"[^}]*\} [1-9]/,
     );
-    expect(metrics).toMatch(/modelwatch_ingest_requests_total\{route="\/v1\/logs",status="413"[^}]*\} 2/);
+    expect(metrics).toMatch(/modelwatch_ingest_requests_total\{route="\/v1\/logs",status="413"[^}]*\} 3/);
     expect(metrics).toMatch(/modelwatch_insert_duration_seconds_bucket\{table="predictions"/);
   });
 });
