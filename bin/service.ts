@@ -12,7 +12,7 @@ import {
 import { errorResponse, HttpError } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
 import { migrate, Store, type TableName } from "../store/index.js";
-import type { Config } from "./config.js";
+import { type Config, localUrl } from "./config.js";
 import { startTelemetry, type Telemetry } from "./telemetry.js";
 
 export interface RunningService {
@@ -100,8 +100,6 @@ export async function startService(
 
   const server = await listen(app, config.host, config.httpPort);
   const port = (server.address() as AddressInfo).port;
-  const hostForUrl =
-    config.host === "0.0.0.0" ? "127.0.0.1" : config.host.includes(":") ? `[${config.host}]` : config.host;
   log(
     `modelwatch listening on http://${config.host}:${port} (${store.mode} store${store.mode === "embedded" ? ` at ${config.dataDir}` : ""})`,
   );
@@ -113,7 +111,7 @@ export async function startService(
     });
     return closing;
   };
-  return { url: `http://${hostForUrl}:${port}`, port, store, close };
+  return { url: localUrl(config.host, port), port, store, close };
 }
 
 function listen(app: Hono, hostname: string, port: number): Promise<ServerType> {

@@ -1,6 +1,6 @@
 import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
 import { migrate, Store, StoreError } from "../store/index.js";
-import { type Config, isLoopback } from "./config.js";
+import { type Config, localUrl } from "./config.js";
 
 export interface SqlRequest {
   sql: string;
@@ -18,7 +18,7 @@ export class CliError extends Error {
  * service owns the store); with none it opens the store itself, read-only all the same.
  */
 export async function runSql(req: SqlRequest, config: Config): Promise<Buffer> {
-  const base = `http://${isLoopback(config.host) ? config.host : "127.0.0.1"}:${config.httpPort}`;
+  const base = localUrl(config.host, config.httpPort);
   if (await serviceAnswers(base)) return viaService(base, req, config.readTokens[0]);
   let store: Store;
   try {

@@ -80,20 +80,10 @@ export class EventReader implements RecordSink {
     if (this.problem !== undefined) return;
     const info = keyInfo(key);
     const e = this.e;
-    // The common case, a key not yet set in this record (and no kvlist that could hold it), is appended
-    // without searching the record's earlier entries.
-    const fresh = info.seen !== recordSerial && !e.fromKvList;
-    info.seen = recordSerial;
     if (info.family === "feature" && Number.isFinite(value)) {
-      if (fresh) {
-        e.numericKeys.push(info.name);
-        e.numericValues.push(value);
-      } else put(e.numericKeys, e.numericValues, info.name, value);
+      put(e.numericKeys, e.numericValues, info.name, value, claim(info, e));
     } else if (info.family === "score" && Number.isFinite(value)) {
-      if (fresh) {
-        e.scoreKeys.push(info.name);
-        e.scoreValues.push(value);
-      } else put(e.scoreKeys, e.scoreValues, info.name, value);
+      put(e.scoreKeys, e.scoreValues, info.name, value, claim(info, e));
     } else this.problem = readAttribute(key, value, e);
   }
 
@@ -209,16 +199,31 @@ class EventFields implements PredictionParts {
   }
 }
 
-/** Sets keys[k] = value, the later of two equal keys winning, as a map would. */
-function put<V>(keys: string[], values: V[], key: string, value: V): void {
-  for (let i = 0; i < keys.length; i++) {
-    if (keys[i] === key) {
-      values[i] = value;
-      return;
+/**
+ * Sets keys[k] = value, the later of two equal keys winning, as a map would. A key known to be `fresh` in this
+ * record (see `claim`) is appended without searching the record's earlier entries: the common case.
+ */
+function put<V>(keys: string[], values: V[], key: string, value: V, fresh: boolean): void {
+  if (!fresh) {
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === key) {
+        values[i] = value;
+        return;
+      }
     }
   }
   keys.push(key);
   values.push(value);
+}
+
+/**
+ * Marks an attribute key as set in the current record; true when it was not set before in it (and no kvlist,
+ * whose entries are not keyed by attribute, could have set its name).
+ */
+function claim(info: KeyInfo, e: EventFields): boolean {
+  const fresh = info.seen !== recordSerial && !e.fromKvList;
+  info.seen = recordSerial;
+  return fresh;
 }
 
 type Family = "feature" | "score" | "segment" | "named" | "event" | "other";
@@ -263,19 +268,18 @@ type Problem = { reason: RejectReason; message: string } | undefined;
 /** Reads one attribute into `e`; returns the problem when its value has the wrong type. */
 function readAttribute(key: string, value: AttrValue, e: EventFields): Problem {
   const info = keyInfo(key);
-  info.seen = recordSerial;
   const { family, name } = info;
   switch (family) {
     case "feature":
-      return putFeature(e, key, name, value);
+      return putFeature(e, key, name, value, claim(info, e));
     case "score":
       if (typeof value !== "number" || !Number.isFinite(value)) return invalid(key, "a finite number");
-      put(e.scoreKeys, e.scoreValues, name, value);
+      put(e.scoreKeys, e.scoreValues, name, value, claim(info, e));
       return undefined;
     case "segment": {
       const text = scalarText(value);
       if (text === undefined) return invalid(key, "a string");
-      put(e.segmentKeys, e.segmentValues, name, text);
+      put(e.segmentKeys, e.segmentValues, name, text, claim(info, e));
       return undefined;
     }
     case "named":
@@ -288,13 +292,13 @@ function readAttribute(key: string, value: AttrValue, e: EventFields): Problem {
   }
 }
 
-function putFeature(e: EventFields, key: string, name: string, value: AttrValue): Problem {
+function putFeature(e: EventFields, key: string, name: string, value: AttrValue, fresh: boolean): Problem {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return invalid(key, "a finite number");
-    put(e.numericKeys, e.numericValues, name, value);
-  } else if (typeof value === "string") put(e.categoricalKeys, e.categoricalValues, name, value);
+    put(e.numericKeys, e.numericValues, name, value, fresh);
+  } else if (typeof value === "string") put(e.categoricalKeys, e.categoricalValues, name, value, fresh);
   else if (typeof value === "boolean")
-    put(e.categoricalKeys, e.categoricalValues, name, value ? "true" : "false");
+    put(e.categoricalKeys, e.categoricalValues, name, value ? "true" : "false", fresh);
   else if (value !== null) return invalid(key, "a number, string or bool");
   return undefined;
 }
@@ -332,7 +336,7 @@ function readNamed(key: string, value: AttrValue, e: EventFields): Problem {
         const v = value.values[i];
         if (typeof v !== "number" || !Number.isFinite(v))
           return invalid(`${key}.${value.keys[i]}`, "a finite number");
-        put(e.scoreKeys, e.scoreValues, value.keys[i] as string, v);
+        put(e.scoreKeys, e.scoreValues, value.keys[i] as string, v, false);
       }
       return undefined;
     case "ml.features":
@@ -340,7 +344,7 @@ function readNamed(key: string, value: AttrValue, e: EventFields): Problem {
       e.fromKvList = true;
       for (let i = 0; i < value.keys.length; i++) {
         const k = value.keys[i] as string;
-        const problem = putFeature(e, `${key}.${k}`, k, value.values[i] as AttrValue);
+        const problem = putFeature(e, `${key}.${k}`, k, value.values[i] as AttrValue, false);
         if (problem) return problem;
       }
       return undefined;

@@ -7,11 +7,11 @@ import type { CollectorMetrics } from "./telemetry.js";
 /** What became of one request's records. */
 export interface IngestResult {
   accepted: number;
-  rejected: number;
   /** Spans with no model attributes: neither stored nor errors. */
   ignored: number;
   /** The first rejections, each naming its record, for the sender to fix. */
   errorMessage: string;
+  /** The records refused, each with its index in the request and the reason. */
   rejections: Rejection[];
   /** Whether the accepted records were stored; when not, the sender should retry the whole request. */
   write: WriteOutcome;
@@ -64,7 +64,6 @@ export class Ingest {
     }
     return {
       accepted: read.predictions + read.labels,
-      rejected: read.rejections.length,
       ignored: read.ignored,
       errorMessage: summarize(read.rejections),
       rejections: read.rejections,

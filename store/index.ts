@@ -2,9 +2,8 @@ export { type ReadOnlyQuery, Store, type StoreMode, type StoreOptions } from "./
 export { clickhouseCode, StoreError, type StoreErrorCode } from "./errors.js";
 export { migrate, SCHEMA_VERSION, type SchemaOptions } from "./migrations.js";
 export type { TableName } from "./tables/index.js";
-export { LABEL_INSERT_COLUMNS, type Label, labelsRowBinary } from "./tables/labels.js";
+export { type Label, labelsRowBinary } from "./tables/labels.js";
 export {
-  PREDICTION_INSERT_COLUMNS,
   PREDICTION_SOURCES,
   type Prediction,
   PredictionBatch,

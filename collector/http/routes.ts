@@ -88,7 +88,7 @@ export function collectorRoutes(
         signal,
       );
       assertWritten(result.write, options.retryAfterSeconds);
-      return new Response(exportResponse(signal, encoding, result.rejected, result.errorMessage), {
+      return new Response(exportResponse(signal, encoding, result.rejections.length, result.errorMessage), {
         status: 200,
         headers: { "content-type": contentTypeOf(encoding) },
       });
@@ -98,6 +98,9 @@ export function collectorRoutes(
   app.post("/v1/events", async (c) => {
     const body = await readBody(c, options.body);
     const text = decodeText(body);
+    if (text.trim() === "") {
+      throw new HttpError(400, "empty_body", "the body has no events: send one JSON object per line");
+    }
     let decoded: ReturnType<typeof decodeNdjson> = { lines: [], errors: [] };
     const result = await ingest.ingest(
       (sink) => {
@@ -106,9 +109,6 @@ export function collectorRoutes(
       "events",
       "events",
     );
-    if (decoded.lines.length === 0 && decoded.errors.length === 0) {
-      throw new HttpError(400, "empty_body", "the body has no events: send one JSON object per line");
-    }
     for (const _ of decoded.errors) metrics.rejected.add(1, { signal: "events", reason: "malformed_line" });
     assertWritten(result.write, options.retryAfterSeconds);
     const errors = [

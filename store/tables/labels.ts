@@ -1,4 +1,5 @@
 import { RowBinaryWriter } from "../row-binary.js";
+import { insertLayout } from "./insert-layout.js";
 
 /** The ground truth for one prediction, arriving any time after it. */
 export interface Label {
@@ -32,9 +33,16 @@ ORDER BY (model, prediction_id)
 TTL toDateTime(time) + INTERVAL ${retentionDays} DAY`;
 }
 
-export const LABEL_INSERT_COLUMNS = ["time", "model", "prediction_id", "label_class", "label_value"] as const;
+/** What an insert writes (ingest_time is the server's), in the order `labelsRowBinary` writes it. */
+export const LABEL_INSERT_LAYOUT = insertLayout([
+  ["time", "DateTime64(3)"],
+  ["model", "String"],
+  ["prediction_id", "String"],
+  ["label_class", "String"],
+  ["label_value", "Nullable(Float64)"],
+]);
 
-/** The labels in RowBinary, columns in the order of LABEL_INSERT_COLUMNS / LABEL_ROW_STRUCTURE. */
+/** The labels in RowBinary, columns as LABEL_INSERT_LAYOUT lists them. */
 export function labelsRowBinary(labels: readonly Label[]): Buffer {
   const w = new RowBinaryWriter(labels.length * 64 + 64);
   for (const l of labels) {
@@ -46,7 +54,3 @@ export function labelsRowBinary(labels: readonly Label[]): Buffer {
   }
   return w.bytes();
 }
-
-/** The RowBinary layout of LABEL_INSERT_COLUMNS. */
-export const LABEL_ROW_STRUCTURE =
-  "time DateTime64(3), model String, prediction_id String, label_class String, label_value Nullable(Float64)";

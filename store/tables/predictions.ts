@@ -1,4 +1,5 @@
 import { RowBinaryWriter } from "../row-binary.js";
+import { insertLayout } from "./insert-layout.js";
 
 /** Where a prediction entered modelwatch. */
 export const PREDICTION_SOURCES = ["otlp-logs", "otlp-traces", "events", "tap"] as const;
@@ -45,6 +46,20 @@ class MapColumn<V> {
   readonly values: V[] = [];
   readonly end: number[] = [];
 
+  /** `writeValue` writes one value in RowBinary (Float64 or String). */
+  constructor(private readonly writeValue: (w: RowBinaryWriter, value: V) => void) {}
+
+  /** Row `row` as a RowBinary Map: the entry count, then each key and value. */
+  write(w: RowBinaryWriter, row: number): void {
+    const start = this.start(row);
+    const end = this.end[row] as number;
+    w.varUInt(end - start);
+    for (let i = start; i < end; i++) {
+      w.string(this.keys[i] as string);
+      this.writeValue(w, this.values[i] as V);
+    }
+  }
+
   push(keys: readonly string[], values: readonly V[]): void {
     for (let i = 0; i < keys.length; i++) {
       this.keys.push(keys[i] as string);
@@ -80,10 +95,10 @@ export class PredictionBatch {
   private readonly source: PredictionSource[] = [];
   private readonly traceId: string[] = [];
   private readonly spanId: string[] = [];
-  private readonly scores = new MapColumn<number>();
-  private readonly numeric = new MapColumn<number>();
-  private readonly categorical = new MapColumn<string>();
-  private readonly segments = new MapColumn<string>();
+  private readonly scores = new MapColumn(writeFloat64);
+  private readonly numeric = new MapColumn(writeFloat64);
+  private readonly categorical = new MapColumn(writeString);
+  private readonly segments = new MapColumn(writeString);
 
   get length(): number {
     return this.timeMs.length;
@@ -146,7 +161,7 @@ export class PredictionBatch {
     for (let i = 0; i < this.length; i++) yield this.get(i);
   }
 
-  /** The rows in RowBinary, columns in the order of PREDICTION_INSERT_COLUMNS / PREDICTION_ROW_STRUCTURE. */
+  /** The rows in RowBinary, columns as PREDICTION_INSERT_LAYOUT lists them. */
   toRowBinary(): Buffer {
     const w = new RowBinaryWriter(this.length * 400 + 64);
     for (let i = 0; i < this.length; i++) {
@@ -156,10 +171,10 @@ export class PredictionBatch {
       w.string(this.predictionId[i] as string);
       w.string(this.predictedClass[i] as string);
       w.nullableFloat64(this.predictedValue[i] as number | null);
-      writeNumberMap(w, this.scores, i);
-      writeNumberMap(w, this.numeric, i);
-      writeStringMap(w, this.categorical, i);
-      writeStringMap(w, this.segments, i);
+      this.scores.write(w, i);
+      this.numeric.write(w, i);
+      this.categorical.write(w, i);
+      this.segments.write(w, i);
       w.nullableFloat64(this.latencyMs[i] as number | null);
       w.string(this.source[i] as string);
       w.string(this.traceId[i] as string);
@@ -169,24 +184,12 @@ export class PredictionBatch {
   }
 }
 
-function writeNumberMap(w: RowBinaryWriter, column: MapColumn<number>, row: number): void {
-  const start = column.start(row);
-  const end = column.end[row] as number;
-  w.varUInt(end - start);
-  for (let i = start; i < end; i++) {
-    w.string(column.keys[i] as string);
-    w.float64(column.values[i] as number);
-  }
+function writeFloat64(w: RowBinaryWriter, value: number): void {
+  w.float64(value);
 }
 
-function writeStringMap(w: RowBinaryWriter, column: MapColumn<string>, row: number): void {
-  const start = column.start(row);
-  const end = column.end[row] as number;
-  w.varUInt(end - start);
-  for (let i = start; i < end; i++) {
-    w.string(column.keys[i] as string);
-    w.string(column.values[i] as string);
-  }
+function writeString(w: RowBinaryWriter, value: string): void {
+  w.string(value);
 }
 
 /** The `predictions` table's DDL. `{db}` and the TTL are fixed by the caller from validated config. */
@@ -216,27 +219,20 @@ TTL toDateTime(time) + INTERVAL ${retentionDays} DAY
 SETTINGS ttl_only_drop_parts = 1`;
 }
 
-/** Columns written on insert, in the order `PredictionBatch.toRowBinary` writes them (ingest_time is the server's). */
-export const PREDICTION_INSERT_COLUMNS = [
-  "time",
-  "model",
-  "model_version",
-  "prediction_id",
-  "predicted_class",
-  "predicted_value",
-  "class_scores",
-  "features_numeric",
-  "features_categorical",
-  "segments",
-  "latency_ms",
-  "source",
-  "trace_id",
-  "span_id",
-] as const;
-
-/** The RowBinary layout of PREDICTION_INSERT_COLUMNS, as ClickHouse's `format()` table function takes it. */
-export const PREDICTION_ROW_STRUCTURE =
-  "time DateTime64(3), model String, model_version String, prediction_id String, predicted_class String, " +
-  "predicted_value Nullable(Float64), class_scores Map(String, Float64), features_numeric Map(String, Float64), " +
-  "features_categorical Map(String, String), segments Map(String, String), latency_ms Nullable(Float64), " +
-  "source String, trace_id String, span_id String";
+/** What an insert writes (ingest_time is the server's), in the order `PredictionBatch.toRowBinary` writes it. */
+export const PREDICTION_INSERT_LAYOUT = insertLayout([
+  ["time", "DateTime64(3)"],
+  ["model", "String"],
+  ["model_version", "String"],
+  ["prediction_id", "String"],
+  ["predicted_class", "String"],
+  ["predicted_value", "Nullable(Float64)"],
+  ["class_scores", "Map(String, Float64)"],
+  ["features_numeric", "Map(String, Float64)"],
+  ["features_categorical", "Map(String, String)"],
+  ["segments", "Map(String, String)"],
+  ["latency_ms", "Nullable(Float64)"],
+  ["source", "String"],
+  ["trace_id", "String"],
+  ["span_id", "String"],
+]);
