@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 
 /** Every setting of `modelwatch serve`, parsed and validated once at start. */
 export interface Config {
@@ -9,7 +9,8 @@ export interface Config {
   ingestTokens: string[];
   readTokens: string[];
   retentionDays: number;
-  batch: { maxBatchRecords: number; flushIntervalMs: number; maxQueueRecords: number };
+  batch: { maxBatchRecords: number; flushIntervalMs: number };
+  spool: { dir: string; maxBytes: number };
   limits: {
     maxBodyBytes: number;
     maxDecompressedBytes: number;
@@ -118,19 +119,25 @@ export const SETTINGS = [
     flag: "batch-flush-interval-ms",
     env: "MODELWATCH_BATCH_FLUSH_INTERVAL_MS",
     kind: "int",
-    default: "50",
+    default: "1000",
     min: 1,
     max: 60_000,
-    help: "longest wait before a partial batch is inserted",
+    help: "inserts start at most this often (records wait in the spool; a query with fresh=1 flushes)",
   },
   {
-    flag: "queue-max-records",
-    env: "MODELWATCH_QUEUE_MAX_RECORDS",
+    flag: "spool-dir",
+    env: "MODELWATCH_SPOOL_DIR",
+    kind: "string",
+    help: "write-ahead spool: where accepted records wait for the store (default <data-dir>/spool)",
+  },
+  {
+    flag: "spool-max-mb",
+    env: "MODELWATCH_SPOOL_MAX_MB",
     kind: "int",
-    default: "200000",
+    default: "1024",
     min: 1,
-    max: 50_000_000,
-    help: "records waiting for the store before ingest answers 503",
+    max: 1_048_576,
+    help: "spool size at which ingest answers 503 until the store catches up",
   },
   {
     flag: "max-body-bytes",
@@ -249,6 +256,7 @@ export function parseConfig(
   const get = <T>(flag: SettingFlag) => values.get(flag) as T;
   const ingestTokens = get<string[]>("ingest-tokens");
   const retentionDays = get<number>("retention-days");
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(cwd, path));
   const dataDir = get<string>("data-dir");
   return {
     clickhouse: {
@@ -257,7 +265,7 @@ export function parseConfig(
       password: get<string | undefined>("clickhouse-password"),
       database: get<string>("database"),
     },
-    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    dataDir: absolute(dataDir),
     host: get<string | undefined>("host") ?? (ingestTokens.length > 0 ? "0.0.0.0" : "127.0.0.1"),
     httpPort: get<number>("http-port"),
     ingestTokens,
@@ -266,7 +274,10 @@ export function parseConfig(
     batch: {
       maxBatchRecords: get<number>("batch-max-records"),
       flushIntervalMs: get<number>("batch-flush-interval-ms"),
-      maxQueueRecords: get<number>("queue-max-records"),
+    },
+    spool: {
+      dir: absolute(get<string | undefined>("spool-dir") ?? join(dataDir, "spool")),
+      maxBytes: get<number>("spool-max-mb") * 1024 * 1024,
     },
     limits: {
       maxBodyBytes: get<number>("max-body-bytes"),

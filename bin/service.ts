@@ -2,16 +2,18 @@ import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
 import {
-  BatchWriter,
+  type CollectorMetrics,
   collectorRoutes,
   createCollectorMetrics,
-  type FlushReport,
   Ingest,
+  observeSpool,
   type PredictionListener,
+  Spool,
+  type SpoolEvents,
 } from "../collector/index.js";
 import { errorResponse, HttpError } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
-import { migrate, Store, type TableName } from "../store/index.js";
+import { migrate, Store } from "../store/index.js";
 import { type Config, localUrl } from "./config.js";
 import { startTelemetry, type Telemetry } from "./telemetry.js";
 
@@ -20,6 +22,8 @@ export interface RunningService {
   url: string;
   port: number;
   store: Store;
+  /** Resolves once every record acknowledged so far is in the store. */
+  flushed(): Promise<void>;
   /** Stops accepting, flushes what was accepted, and closes the store. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -46,22 +50,31 @@ export async function startService(
     throw err;
   }
   const metrics = createCollectorMetrics(telemetry.meter);
-  const writer = (table: TableName) =>
-    new BatchWriter(
-      (rows) => store.insertRows(table, rows),
-      config.batch,
-      (r: FlushReport) => {
-        metrics.batchRecords.record(r.records, { table });
-        metrics.insertDuration.record(r.durationMs / 1000, { table, outcome: r.error ? "error" : "ok" });
-        if (r.error)
-          log(`insert into ${table} failed: ${r.error instanceof Error ? r.error.message : String(r.error)}`);
-      },
-    );
-  const predictions = writer("predictions");
-  const labels = writer("labels");
+  const spool = await Spool.open(
+    {
+      dir: config.spool.dir,
+      maxBytes: config.spool.maxBytes,
+      maxSegmentRecords: config.batch.maxBatchRecords,
+      flushIntervalMs: config.batch.flushIntervalMs,
+      replay: { initialBackoffMs: 250, maxBackoffMs: 30_000, maxInvalidAttempts: 10 },
+    },
+    async (table, rows, dedupToken) => {
+      const started = performance.now();
+      let outcome = "ok";
+      try {
+        await store.insertRows(table, rows, { dedupToken });
+      } catch (err) {
+        outcome = "error";
+        throw err;
+      } finally {
+        metrics.insertDuration.record((performance.now() - started) / 1000, { table, outcome });
+      }
+    },
+    spoolEvents(metrics, log),
+  );
+  observeSpool(telemetry.meter, () => spool.bytes);
   const ingest = new Ingest({
-    predictions,
-    labels,
+    writer: spool,
     metrics,
     limits: {
       maxAttributesPerRecord: config.limits.maxAttributesPerRecord,
@@ -96,7 +109,14 @@ export async function startService(
       retryAfterSeconds: 2,
     }),
   );
-  app.route("/", sqlRoutes(store, { readTokens: config.readTokens, maxQueryBytes: 1024 * 1024 }));
+  app.route(
+    "/",
+    sqlRoutes(store, {
+      readTokens: config.readTokens,
+      maxQueryBytes: 1024 * 1024,
+      flushIngest: () => spool.flush(),
+    }),
+  );
 
   const server = await listen(app, config.host, config.httpPort);
   const port = (server.address() as AddressInfo).port;
@@ -106,12 +126,12 @@ export async function startService(
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= shutdown(server, [predictions, labels], telemetry, store, () => {
+    closing ??= shutdown(server, spool, telemetry, store, log, () => {
       accepting = false;
     });
     return closing;
   };
-  return { url: localUrl(config.host, port), port, store, close };
+  return { url: localUrl(config.host, port), port, store, flushed: () => spool.flush(), close };
 }
 
 function listen(app: Hono, hostname: string, port: number): Promise<ServerType> {
@@ -121,19 +141,27 @@ function listen(app: Hono, hostname: string, port: number): Promise<ServerType> 
   });
 }
 
-/** The shutdown order, written out: stop accepting → flush writers → stop telemetry → close the store. */
+/** How long a stop waits for the spool to reach the store; what is left is replayed at the next start. */
+const SHUTDOWN_REPLAY_MS = 10_000;
+
+/**
+ * The shutdown order, written out: stop accepting → make the spool's pending writes durable and replay what
+ * the deadline allows → stop telemetry → close the store.
+ */
 async function shutdown(
   server: ServerType,
-  writers: BatchWriter[],
+  spool: Spool,
   telemetry: Telemetry,
   store: Store,
+  log: (line: string) => void,
   stopAccepting: () => void,
 ): Promise<void> {
   stopAccepting();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   if ("closeIdleConnections" in server) server.closeIdleConnections();
-  await Promise.all(writers.map((w) => w.shutdown()));
-  // Requests still open have had their writes flushed; give them a moment to answer, then cut the rest.
+  const left = await spool.shutdown(SHUTDOWN_REPLAY_MS);
+  if (left > 0) log(`${left} bytes stay in the spool; they are stored at the next start`);
+  // Requests still open have had their writes made durable; give them a moment to answer, then cut the rest.
   const forced = setTimeout(() => {
     if ("closeAllConnections" in server) server.closeAllConnections();
   }, 2_000);
@@ -141,4 +169,30 @@ async function shutdown(
   clearTimeout(forced);
   await telemetry.shutdown().catch(() => {});
   await store.close();
+}
+
+/** The spool's background events, as counters and log lines (one per failure, with the retry). */
+function spoolEvents(metrics: CollectorMetrics, log: (line: string) => void): SpoolEvents {
+  const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  return {
+    replayed: (_segment, records) => {
+      for (const table of ["predictions", "labels"] as const)
+        if (records[table] > 0) metrics.batchRecords.record(records[table], { table });
+    },
+    failed: (segment, err, attempt, retryInMs) => {
+      metrics.replayFailures.add(1);
+      log(
+        `spool segment ${segment.name}: attempt ${attempt} failed (${message(err)}); retrying in ${retryInMs} ms`,
+      );
+    },
+    damaged: (segment, validBytes) =>
+      log(
+        `spool segment ${segment.name}: bytes past ${validBytes} are not whole frames (a write cut short, never acknowledged); skipped`,
+      ),
+    quarantined: (segment, movedTo, err) => {
+      metrics.quarantinedSegments.add(1);
+      log(`spool segment ${segment.name} refused by the store (${message(err)}); moved to ${movedTo}`);
+    },
+    writeFailed: (err) => log(`spool write failed: ${message(err)}`),
+  };
 }

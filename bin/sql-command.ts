@@ -56,6 +56,8 @@ async function serviceAnswers(base: string): Promise<boolean> {
 async function viaService(base: string, req: SqlRequest, token: string | undefined): Promise<Buffer> {
   const url = new URL(`${base}/sql`);
   url.searchParams.set("default_format", OUTPUT_FORMATS[req.format]);
+  // Include what was just sent: records acknowledged but still in the service's spool.
+  url.searchParams.set("fresh", "1");
   for (const [k, v] of Object.entries(req.params)) url.searchParams.set(`param_${k}`, v);
   const res = await fetch(url, {
     method: "POST",

@@ -1,12 +1,5 @@
 export type { BodyLimits } from "../common/index.js";
 export {
-  BatchWriter,
-  type BatchWriterOptions,
-  type FlushReport,
-  type InsertRows,
-  type WriteOutcome,
-} from "./batch-writer.js";
-export {
   EventReader,
   type MappingLimits,
   REJECT_REASONS,
@@ -14,5 +7,21 @@ export {
   type RejectReason,
 } from "./event-reader.js";
 export { type CollectorHttpOptions, collectorRoutes } from "./http/routes.js";
-export { Ingest, type IngestDeps, type IngestResult, type PredictionListener } from "./ingest.js";
-export { type CollectorMetrics, createCollectorMetrics } from "./telemetry.js";
+export {
+  Ingest,
+  type IngestDeps,
+  type IngestResult,
+  type PredictionListener,
+  type RowWriter,
+} from "./ingest.js";
+export {
+  type Frame,
+  type InsertSegmentRows,
+  type ReplayOptions,
+  type SealedSegment,
+  Spool,
+  type SpoolEvents,
+  type SpoolOptions,
+  type WriteOutcome,
+} from "./spool/index.js";
+export { type CollectorMetrics, createCollectorMetrics, observeSpool } from "./telemetry.js";

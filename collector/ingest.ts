@@ -1,7 +1,7 @@
 import { labelsRowBinary, type PredictionBatch, type PredictionSource } from "../store/index.js";
-import type { BatchWriter, WriteOutcome } from "./batch-writer.js";
 import { EventReader, type MappingLimits, type Rejection } from "./event-reader.js";
 import type { RecordSink } from "./record-sink.js";
+import type { Frame, WriteOutcome } from "./spool/index.js";
 import type { CollectorMetrics } from "./telemetry.js";
 
 /** What became of one request's records. */
@@ -17,12 +17,16 @@ export interface IngestResult {
   write: WriteOutcome;
 }
 
-/** Receives each stored batch of predictions (the shadow runner's live mirror); must not throw. */
+/** Receives each acknowledged batch of predictions (the shadow runner's live mirror); must not throw. */
 export type PredictionListener = (predictions: PredictionBatch) => void;
 
+/** Where accepted rows go: the spool, which resolves once they are durable. */
+export interface RowWriter {
+  write(frames: readonly Frame[]): Promise<WriteOutcome>;
+}
+
 export interface IngestDeps {
-  predictions: BatchWriter;
-  labels: BatchWriter;
+  writer: RowWriter;
   limits: MappingLimits;
   metrics: CollectorMetrics;
   clock?: () => number;
@@ -52,11 +56,12 @@ export class Ingest {
     signal: string,
   ): Promise<IngestResult> {
     const read = this.read(decode, source, signal);
-    const [p, l] = await Promise.all([
-      this.deps.predictions.write(read.predictionRows, read.predictions),
-      this.deps.labels.write(read.labelRows, read.labels),
-    ]);
-    const write = !p.ok ? p : l;
+    const frames: Frame[] = [];
+    if (read.predictions)
+      frames.push({ table: "predictions", rows: read.predictionRows, records: read.predictions });
+    if (read.labels) frames.push({ table: "labels", rows: read.labelRows, records: read.labels });
+    // One write for both tables: a request is acknowledged whole or not at all.
+    const write = await this.deps.writer.write(frames);
     if (write.ok) {
       if (read.predictions) this.deps.metrics.accepted.add(read.predictions, { signal, kind: "prediction" });
       if (read.labels) this.deps.metrics.accepted.add(read.labels, { signal, kind: "label" });
@@ -104,6 +109,6 @@ function notify(listener: PredictionListener, predictions: PredictionBatch): voi
   try {
     listener(predictions);
   } catch {
-    // A listener's failure is its own; ingest has already stored the records.
+    // A listener's failure is its own; ingest has already made the records durable.
   }
 }

@@ -12,6 +12,19 @@ export interface CollectorMetrics {
   batchRecords: Histogram;
   /** Insert latency in seconds, by table and outcome. */
   insertDuration: Histogram;
+  /** Segment replays that failed (and will be retried), and segments set aside as invalid. */
+  replayFailures: Counter;
+  quarantinedSegments: Counter;
+}
+
+/** Reports the spool's backlog, in bytes acknowledged but not yet in the store, at each scrape. */
+export function observeSpool(meter: Meter, bytes: () => number): void {
+  meter
+    .createObservableGauge("modelwatch_spool_bytes", {
+      description: "Acknowledged bytes waiting in the spool for the store",
+      unit: "By",
+    })
+    .addCallback((result) => result.observe(bytes()));
 }
 
 export function createCollectorMetrics(meter: Meter): CollectorMetrics {
@@ -33,6 +46,12 @@ export function createCollectorMetrics(meter: Meter): CollectorMetrics {
       description: "Time to insert one batch into the store",
       unit: "s",
       advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    }),
+    replayFailures: meter.createCounter("modelwatch_spool_replay_failures", {
+      description: "Spool segment inserts that failed and will be retried",
+    }),
+    quarantinedSegments: meter.createCounter("modelwatch_spool_quarantined_segments", {
+      description: "Spool segments the store refused as invalid, moved to the spool's failed/ directory",
     }),
   };
 }

@@ -7,12 +7,20 @@ export interface SqlEndpointOptions {
   /** Bearer tokens accepted for reading; empty → no token needed. */
   readTokens: readonly string[];
   maxQueryBytes: number;
+  /**
+   * Makes every record acknowledged so far visible (ingest acknowledges once records are on local disk,
+   * before they reach the store). Called for `?fresh=1`; the query runs when it resolves or `freshWaitMs`
+   * passes, whichever is first.
+   */
+  flushIngest?: () => Promise<void>;
+  freshWaitMs?: number;
 }
 
 /**
  * `GET|POST /sql`: analyst SQL against the store, read-only by the engine's `readonly` setting (not by
  * parsing SQL). Like ClickHouse's HTTP interface: the query in `?query=` and/or the body, `default_format`,
- * and `param_<name>` values for `{name:Type}` placeholders.
+ * and `param_<name>` values for `{name:Type}` placeholders. `fresh=1` first waits for acknowledged records
+ * to reach the store (read-your-writes), which the CLI asks for.
  */
 export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
   const app = new Hono();
@@ -46,6 +54,8 @@ export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
     for (const [key, value] of url.searchParams) {
       if (key.startsWith("param_")) params[key.slice("param_".length)] = value;
     }
+    if (url.searchParams.get("fresh") === "1" && options.flushIngest)
+      await within(options.flushIngest(), options.freshWaitMs ?? 2_000);
     try {
       const out = await store.queryReadOnly({ sql, defaultFormat, params });
       return new Response(new Uint8Array(out), {
@@ -60,4 +70,16 @@ export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
     }
   });
   return app;
+}
+
+/** Waits for `work`, but no longer than `ms`; a failure is ignored (the query then shows what is stored). */
+async function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

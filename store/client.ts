@@ -20,6 +20,14 @@ export interface StoreOptions {
 
 export type StoreMode = "embedded" | "server";
 
+export interface InsertOptions {
+  /**
+   * The same token for the same rows makes a repeated insert a no-op (ClickHouse's
+   * `insert_deduplication_token`; the tables keep a deduplication window for it).
+   */
+  dedupToken?: string;
+}
+
 /** Output formats a read-only query may ask the engine for. */
 export interface ReadOnlyQuery {
   sql: string;
@@ -109,14 +117,19 @@ export class Store {
    * in embedded mode the rows are written to a file beside the store and the engine reads it with `file()`
    * (measured: ~4 µs a row, against ~20 µs for the same rows as TSV or as base64 inside the statement).
    */
-  async insertRows(table: TableName, rowBinary: Uint8Array): Promise<void> {
+  async insertRows(table: TableName, rowBinary: Uint8Array, options: InsertOptions = {}): Promise<void> {
     if (rowBinary.length === 0) return;
     const { columns, structure } = INSERT_LAYOUTS[table];
     const target = `${this.database}.${table} (${columns.join(", ")})`;
+    const clickhouse_settings =
+      options.dedupToken === undefined
+        ? undefined
+        : { insert_deduplicate: 1 as const, insert_deduplication_token: options.dedupToken };
     try {
       if (this.insertDir === undefined) {
         const result = await this.client.exec({
           query: `INSERT INTO ${target} FORMAT RowBinary`,
+          clickhouse_settings,
           values: Readable.from([Buffer.from(rowBinary.buffer, rowBinary.byteOffset, rowBinary.byteLength)], {
             objectMode: false,
           }),
@@ -132,6 +145,7 @@ export class Store {
         await this.client.command({
           query: `INSERT INTO ${target} SELECT * FROM file({path:String}, RowBinary, '${structure}')`,
           query_params: { path },
+          clickhouse_settings,
         });
       } finally {
         rmSync(path, { force: true });

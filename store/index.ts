@@ -1,4 +1,10 @@
-export { type ReadOnlyQuery, Store, type StoreMode, type StoreOptions } from "./client.js";
+export {
+  type InsertOptions,
+  type ReadOnlyQuery,
+  Store,
+  type StoreMode,
+  type StoreOptions,
+} from "./client.js";
 export { clickhouseCode, StoreError, type StoreErrorCode } from "./errors.js";
 export { migrate, SCHEMA_VERSION, type SchemaOptions } from "./migrations.js";
 export type { TableName } from "./tables/index.js";

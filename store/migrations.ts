@@ -25,7 +25,20 @@ const MIGRATIONS: readonly Migration[] = [
     name: "predictions and labels",
     statements: (db, o) => [predictionsDdl(db, o.retentionDays), labelsDdl(db, o.retentionDays)],
   },
+  {
+    version: 2,
+    name: "deduplication window for replayed inserts",
+    // Replicated tables deduplicate by themselves; this gives plain MergeTree the same memory of the last
+    // inserts' tokens, so a batch replayed after a crash is stored once.
+    statements: (db) =>
+      ["predictions", "labels"].map(
+        (t) => `ALTER TABLE ${db}.${t} MODIFY SETTING non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
+      ),
+  },
 ];
+
+/** Inserts per table whose tokens are remembered: minutes of spool replays even at the busiest. */
+const DEDUP_WINDOW = 1000;
 
 /** Tables whose TTL follows `retentionDays`. */
 const RETAINED_TABLES = ["predictions", "labels"] as const;

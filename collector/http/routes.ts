@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { type BodyLimits, bearerAuth, errorResponse, HttpError, readBody } from "../../common/index.js";
-import type { WriteOutcome } from "../batch-writer.js";
 import type { Ingest } from "../ingest.js";
 import { decodeNdjson } from "../ndjson.js";
 import { decodeLogsJson, decodeTracesJson, JsonShapeError } from "../otlp/json.js";
@@ -9,6 +8,7 @@ import { exportResponse, type OtlpEncoding, type OtlpSignal, statusBody } from "
 import { decodeTracesRequest } from "../otlp/traces-proto.js";
 import { WireError } from "../otlp/wire.js";
 import type { RecordSink } from "../record-sink.js";
+import type { WriteOutcome } from "../spool/index.js";
 import type { CollectorMetrics } from "../telemetry.js";
 
 export interface CollectorHttpOptions {

@@ -12,7 +12,7 @@ export function tempDir(prefix = "modelwatch-test-"): { path: string; remove: ()
 
 export interface TestService extends RunningService {
   dataDir: string;
-  /** Rows of a query, as the engine returns them in JSONEachRow. */
+  /** Rows of a query, as the engine returns them in JSONEachRow, once every acknowledged record is stored. */
   rows<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>;
   stop(): Promise<void>;
 }
@@ -35,6 +35,7 @@ export async function startTestService(
     ...service,
     dataDir: dir.path,
     async rows<T>(sql: string, params?: Record<string, unknown>) {
+      await service.flushed();
       const rs = await service.store.client.query({
         query: sql,
         query_params: params,

@@ -1,0 +1,173 @@
+import { mkdir, readFile, rename, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { TableName } from "../../store/index.js";
+import { scanFrames } from "./frame.js";
+import type { SealedSegment } from "./segment-log.js";
+
+/**
+ * Inserts one table's rows from one segment. The token is the same every time the same rows are replayed,
+ * so the store can drop a repeat (a crash between the insert and the segment's deletion).
+ */
+export type InsertSegmentRows = (table: TableName, rows: Uint8Array, dedupToken: string) => Promise<void>;
+
+export interface ReplayOptions {
+  /** First wait after a failed insert; doubled (with jitter) up to `maxBackoffMs`. */
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+  /**
+   * Failures in a row after which a segment the store keeps refusing as invalid (not merely unavailable)
+   * is moved to `failed/` beside the spool, so one bad segment cannot stop ingest for good.
+   */
+  maxInvalidAttempts: number;
+}
+
+/** What happened to each segment, for telemetry and logs; handlers must not throw. */
+export interface ReplayEvents {
+  replayed?(segment: SealedSegment, records: Record<TableName, number>, durationMs: number): void;
+  failed?(segment: SealedSegment, error: unknown, attempt: number, retryInMs: number): void;
+  /** Acknowledged bytes past the last valid frame: the disk lost or damaged them. */
+  damaged?(segment: SealedSegment, validBytes: number): void;
+  quarantined?(segment: SealedSegment, movedTo: string, error: unknown): void;
+}
+
+const TABLE_ORDER: readonly TableName[] = ["predictions", "labels"];
+
+/** Replays sealed segments into the store, oldest first, one at a time, deleting each once it is stored. */
+export class Replayer {
+  private readonly queue: SealedSegment[] = [];
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private emptyWaiters: Array<() => void> = [];
+  private inFlightBytes = 0;
+
+  constructor(
+    private readonly insert: InsertSegmentRows,
+    private readonly options: ReplayOptions,
+    private readonly events: ReplayEvents = {},
+    /** Called whenever the queue empties; the spool seals its open segment then if due. */
+    private readonly onIdle: () => void = () => {},
+  ) {}
+
+  /** Bytes in segments queued or being replayed. */
+  get queuedBytes(): number {
+    return this.inFlightBytes + this.queue.reduce((sum, s) => sum + s.bytes, 0);
+  }
+
+  get idle(): boolean {
+    return this.running === undefined;
+  }
+
+  enqueue(segment: SealedSegment): void {
+    this.queue.push(segment);
+    if (!this.stopped) this.running ??= this.run();
+  }
+
+  /** Resolves when every segment queued so far (and since) has been replayed. */
+  whenEmpty(): Promise<void> {
+    if (this.idle && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+  }
+
+  /** Finishes the segment in hand (unless it is waiting to retry) and replays no more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for (
+        let segment = this.queue.shift();
+        segment;
+        segment = this.stopped ? undefined : this.queue.shift()
+      ) {
+        this.inFlightBytes = segment.bytes;
+        const done = await this.replayWithRetries(segment);
+        this.inFlightBytes = 0;
+        if (!done) {
+          this.queue.unshift(segment); // stopped while waiting to retry: it stays on disk for the next start
+          return;
+        }
+      }
+    } finally {
+      this.running = undefined;
+    }
+    if (this.queue.length === 0) {
+      for (const resolve of this.emptyWaiters.splice(0)) resolve();
+      this.onIdle();
+    }
+  }
+
+  /** True once the segment is stored (or set aside); false when stopped before that. */
+  private async replayWithRetries(segment: SealedSegment): Promise<boolean> {
+    let backoff = this.options.initialBackoffMs;
+    let invalid = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.replay(segment);
+        return true;
+      } catch (err) {
+        invalid = isRetryable(err) ? 0 : invalid + 1;
+        if (invalid >= this.options.maxInvalidAttempts) {
+          const movedTo = await quarantine(segment).catch((e) => `nowhere (${String(e)})`);
+          this.events.quarantined?.(segment, movedTo, err);
+          return true;
+        }
+        const wait = Math.round(backoff * (0.5 + Math.random() / 2));
+        this.events.failed?.(segment, err, attempt, wait);
+        if (!(await this.sleep(wait))) return false;
+        backoff = Math.min(backoff * 2, this.options.maxBackoffMs);
+      }
+    }
+  }
+
+  private async replay(segment: SealedSegment): Promise<void> {
+    const started = performance.now();
+    const bytes = (await readFile(segment.path)).subarray(0, segment.bytes || undefined);
+    const { frames, validBytes } = scanFrames(bytes);
+    if (validBytes < bytes.length) this.events.damaged?.(segment, validBytes);
+    const records = { predictions: 0, labels: 0 };
+    for (const table of TABLE_ORDER) {
+      const parts = frames.filter((f) => f.table === table);
+      if (parts.length === 0) continue;
+      for (const f of parts) records[table] += f.records;
+      await this.insert(table, Buffer.concat(parts.map((f) => f.rows)), `${segment.name}/${table}`);
+    }
+    await unlink(segment.path);
+    this.events.replayed?.(segment, records, performance.now() - started);
+  }
+
+  /** Waits, unless stopped first; false when stopped. */
+  private sleep(ms: number): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve(true);
+      }, ms);
+      timer.unref(); // a retry pending must not keep a stopping process alive
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve(false);
+      };
+    });
+  }
+}
+
+/** Store errors say whether they may pass; a file error (the segment is gone or unreadable) will not. */
+function isRetryable(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return true;
+  if ("retryable" in err) return Boolean(err.retryable);
+  return !("syscall" in err);
+}
+
+async function quarantine(segment: SealedSegment): Promise<string> {
+  const dir = join(dirname(segment.path), "failed");
+  await mkdir(dir, { recursive: true });
+  const to = join(dir, segment.name);
+  await rename(segment.path, to);
+  return to;
+}
