@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 
 /** Every setting of `modelwatch serve`, parsed and validated once at start. */
@@ -10,6 +11,8 @@ export interface Config {
   readTokens: string[];
   retentionDays: number;
   batch: { maxBatchRecords: number; flushIntervalMs: number };
+  /** Worker threads that decode request bodies; 0 decodes on the event loop. */
+  decodeThreads: number;
   spool: { dir: string; maxBytes: number };
   limits: {
     maxBodyBytes: number;
@@ -123,6 +126,15 @@ export const SETTINGS = [
     min: 1,
     max: 60_000,
     help: "inserts start at most this often (records wait in the spool; a query with fresh=1 flushes)",
+  },
+  {
+    flag: "decode-threads",
+    env: "MODELWATCH_DECODE_THREADS",
+    kind: "int",
+    default: String(Math.max(1, Math.min(4, availableParallelism() - 1))),
+    min: 0,
+    max: 64,
+    help: "threads that decode request bodies (0: on the event loop); default: cores - 1, at most 4",
   },
   {
     flag: "spool-dir",
@@ -275,6 +287,7 @@ export function parseConfig(
       maxBatchRecords: get<number>("batch-max-records"),
       flushIntervalMs: get<number>("batch-flush-interval-ms"),
     },
+    decodeThreads: get<number>("decode-threads"),
     spool: {
       dir: absolute(get<string | undefined>("spool-dir") ?? join(dataDir, "spool")),
       maxBytes: get<number>("spool-max-mb") * 1024 * 1024,

@@ -5,7 +5,9 @@ import {
   type CollectorMetrics,
   collectorRoutes,
   createCollectorMetrics,
+  DecodePool,
   Ingest,
+  inlineReader,
   observeSpool,
   type PredictionListener,
   Spool,
@@ -73,14 +75,23 @@ export async function startService(
     spoolEvents(metrics, log),
   );
   observeSpool(telemetry.meter, () => spool.bytes);
+  const limits = {
+    maxAttributesPerRecord: config.limits.maxAttributesPerRecord,
+    maxFutureMs: config.limits.maxFutureMinutes * 60_000,
+    maxPastMs: config.limits.maxPastDays * 86_400_000,
+  };
+  const pool =
+    config.decodeThreads > 0
+      ? new DecodePool({
+          threads: config.decodeThreads,
+          limits,
+          onThreadExit: (err) => log(`a decode thread died and was replaced: ${String(err)}`),
+        })
+      : undefined;
   const ingest = new Ingest({
+    reader: pool ?? inlineReader(limits),
     writer: spool,
     metrics,
-    limits: {
-      maxAttributesPerRecord: config.limits.maxAttributesPerRecord,
-      maxFutureMs: config.limits.maxFutureMinutes * 60_000,
-      maxPastMs: config.limits.maxPastDays * 86_400_000,
-    },
     onPredictions: hooks.onPredictions,
   });
 
@@ -126,7 +137,7 @@ export async function startService(
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= shutdown(server, spool, telemetry, store, log, () => {
+    closing ??= shutdown(server, spool, pool, telemetry, store, log, () => {
       accepting = false;
     });
     return closing;
@@ -146,11 +157,12 @@ const SHUTDOWN_REPLAY_MS = 10_000;
 
 /**
  * The shutdown order, written out: stop accepting → make the spool's pending writes durable and replay what
- * the deadline allows → stop telemetry → close the store.
+ * the deadline allows → let open requests answer → stop the decode threads → stop telemetry → close the store.
  */
 async function shutdown(
   server: ServerType,
   spool: Spool,
+  pool: DecodePool | undefined,
   telemetry: Telemetry,
   store: Store,
   log: (line: string) => void,
@@ -167,6 +179,7 @@ async function shutdown(
   }, 2_000);
   await closed;
   clearTimeout(forced);
+  await pool?.close();
   await telemetry.shutdown().catch(() => {});
   await store.close();
 }

@@ -1,4 +1,5 @@
 export type { BodyLimits } from "../common/index.js";
+export { DecodePool, type DecodePoolOptions } from "./decode-pool.js";
 export {
   EventReader,
   type MappingLimits,
@@ -11,9 +12,18 @@ export {
   Ingest,
   type IngestDeps,
   type IngestResult,
+  inlineReader,
   type PredictionListener,
+  type RequestReader,
   type RowWriter,
 } from "./ingest.js";
+export {
+  type MalformedBody,
+  type ReadResult,
+  type ReadRows,
+  type RequestFormat,
+  readRequest,
+} from "./read-request.js";
 export {
   type Frame,
   type InsertSegmentRows,

@@ -1,11 +1,12 @@
-import { labelsRowBinary, type PredictionBatch, type PredictionSource } from "../store/index.js";
-import { EventReader, type MappingLimits, type Rejection } from "./event-reader.js";
-import type { RecordSink } from "./record-sink.js";
+import type { MappingLimits, Rejection } from "./event-reader.js";
+import type { LineError } from "./ndjson.js";
+import { type MalformedBody, type ReadResult, type RequestFormat, readRequest } from "./read-request.js";
 import type { Frame, WriteOutcome } from "./spool/index.js";
 import type { CollectorMetrics } from "./telemetry.js";
 
 /** What became of one request's records. */
 export interface IngestResult {
+  ok: true;
   accepted: number;
   /** Spans with no model attributes: neither stored nor errors. */
   ignored: number;
@@ -13,32 +14,41 @@ export interface IngestResult {
   errorMessage: string;
   /** The records refused, each with its index in the request and the reason. */
   rejections: Rejection[];
-  /** Whether the accepted records were stored; when not, the sender should retry the whole request. */
+  /** NDJSON: the line of each record read, and the lines that were not events. */
+  lines: number[];
+  lineErrors: LineError[];
+  /** Whether the accepted records were made durable; when not, the sender should retry the whole request. */
   write: WriteOutcome;
 }
 
-/** Receives each acknowledged batch of predictions (the shadow runner's live mirror); must not throw. */
-export type PredictionListener = (predictions: PredictionBatch) => void;
+/**
+ * Receives each acknowledged batch of predictions as RowBinary in the predictions insert layout (bytes, so
+ * they can be handed to another thread as they are); must not throw.
+ */
+export type PredictionListener = (rows: Uint8Array, records: number) => void;
 
 /** Where accepted rows go: the spool, which resolves once they are durable. */
 export interface RowWriter {
   write(frames: readonly Frame[]): Promise<WriteOutcome>;
 }
 
+/** Turns a body into rows: on the event loop, or on decode threads (DecodePool). */
+export interface RequestReader {
+  read(format: RequestFormat, body: Uint8Array, receivedAtMs: number): Promise<ReadResult>;
+}
+
 export interface IngestDeps {
+  reader: RequestReader;
   writer: RowWriter;
-  limits: MappingLimits;
   metrics: CollectorMetrics;
   clock?: () => number;
   onPredictions?: PredictionListener;
 }
 
-const EMPTY = new Uint8Array(0);
-
 /** How many rejection messages a response spells out; the count covers the rest. */
 const MAX_MESSAGES = 5;
 
-/** Reads decoded records as events, writes them, and reports per record what happened. */
+/** Reads a request's records as events, writes the accepted ones, and reports per record what happened. */
 export class Ingest {
   private readonly clock: () => number;
 
@@ -46,16 +56,16 @@ export class Ingest {
     this.clock = deps.clock ?? Date.now;
   }
 
-  /**
-   * `decode` walks one request body into the sink it is given (and throws on a malformed body, before
-   * anything is written).
-   */
+  /** A malformed body comes back as such (nothing of it is written); otherwise what became of each record. */
   async ingest(
-    decode: (sink: RecordSink) => void,
-    source: PredictionSource,
+    format: RequestFormat,
+    body: Uint8Array,
     signal: string,
-  ): Promise<IngestResult> {
-    const read = this.read(decode, source, signal);
+  ): Promise<IngestResult | MalformedBody> {
+    const read = await this.deps.reader.read(format, body, this.clock());
+    if (!read.ok) return read;
+    const { metrics } = this.deps;
+    for (const r of read.rejections) metrics.rejected.add(1, { signal, reason: r.reason });
     const frames: Frame[] = [];
     if (read.predictions)
       frames.push({ table: "predictions", rows: read.predictionRows, records: read.predictions });
@@ -63,39 +73,27 @@ export class Ingest {
     // One write for both tables: a request is acknowledged whole or not at all.
     const write = await this.deps.writer.write(frames);
     if (write.ok) {
-      if (read.predictions) this.deps.metrics.accepted.add(read.predictions, { signal, kind: "prediction" });
-      if (read.labels) this.deps.metrics.accepted.add(read.labels, { signal, kind: "label" });
-      if (read.batch && this.deps.onPredictions) notify(this.deps.onPredictions, read.batch);
+      if (read.predictions) metrics.accepted.add(read.predictions, { signal, kind: "prediction" });
+      if (read.labels) metrics.accepted.add(read.labels, { signal, kind: "label" });
+      if (read.predictions && this.deps.onPredictions)
+        notify(this.deps.onPredictions, read.predictionRows, read.predictions);
     }
     return {
+      ok: true,
       accepted: read.predictions + read.labels,
       ignored: read.ignored,
       errorMessage: summarize(read.rejections),
       rejections: read.rejections,
+      lines: read.lines,
+      lineErrors: read.lineErrors,
       write,
     };
   }
+}
 
-  /**
-   * Decodes and encodes, synchronously. Only the encoded rows outlive this call (and the batch, when a
-   * listener wants it): row objects held across the insert's wait would survive young-generation GCs and
-   * be promoted, and collecting them later costs more than everything else here (measured).
-   */
-  private read(decode: (sink: RecordSink) => void, source: PredictionSource, signal: string) {
-    const reader = new EventReader(source, this.deps.limits, this.clock());
-    decode(reader);
-    const { predictions, labels, rejections } = reader;
-    for (const r of rejections) this.deps.metrics.rejected.add(1, { signal, reason: r.reason });
-    return {
-      predictions: predictions.length,
-      labels: labels.length,
-      predictionRows: predictions.length ? predictions.toRowBinary() : EMPTY,
-      labelRows: labels.length ? labelsRowBinary(labels) : EMPTY,
-      rejections,
-      ignored: reader.ignored,
-      batch: this.deps.onPredictions && predictions.length ? predictions : undefined,
-    };
-  }
+/** Reads on the event loop: for tests, and for `--decode-threads 0`. */
+export function inlineReader(limits: MappingLimits): RequestReader {
+  return { read: async (format, body, receivedAtMs) => readRequest(format, body, receivedAtMs, limits) };
 }
 
 function summarize(rejections: readonly Rejection[]): string {
@@ -105,9 +103,9 @@ function summarize(rejections: readonly Rejection[]): string {
   return `${rejections.length} record(s) rejected: ${parts.join("; ")}${more}`;
 }
 
-function notify(listener: PredictionListener, predictions: PredictionBatch): void {
+function notify(listener: PredictionListener, rows: Uint8Array, records: number): void {
   try {
-    listener(predictions);
+    listener(rows, records);
   } catch {
     // A listener's failure is its own; ingest has already made the records durable.
   }

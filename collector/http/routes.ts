@@ -1,13 +1,8 @@
 import { Hono } from "hono";
 import { type BodyLimits, bearerAuth, errorResponse, HttpError, readBody } from "../../common/index.js";
-import type { Ingest } from "../ingest.js";
-import { decodeNdjson } from "../ndjson.js";
-import { decodeLogsJson, decodeTracesJson, JsonShapeError } from "../otlp/json.js";
-import { decodeLogsRequest } from "../otlp/logs-proto.js";
-import { exportResponse, type OtlpEncoding, type OtlpSignal, statusBody } from "../otlp/responses.js";
-import { decodeTracesRequest } from "../otlp/traces-proto.js";
-import { WireError } from "../otlp/wire.js";
-import type { RecordSink } from "../record-sink.js";
+import type { Ingest, IngestResult } from "../ingest.js";
+import { exportResponse, type OtlpEncoding, statusBody } from "../otlp/responses.js";
+import type { MalformedBody } from "../read-request.js";
 import type { WriteOutcome } from "../spool/index.js";
 import type { CollectorMetrics } from "../telemetry.js";
 
@@ -36,19 +31,6 @@ class OtlpHttpError extends HttpError {
     return new Response(body, { status: this.status, headers: this.headers(contentTypeOf(this.encoding)) });
   }
 }
-
-type Decoder = (body: Buffer, sink: RecordSink) => void;
-
-const DECODERS: Record<OtlpSignal, Record<OtlpEncoding, Decoder>> = {
-  logs: {
-    protobuf: decodeLogsRequest,
-    json: (body, sink) => decodeLogsJson(JSON.parse(decodeText(body)), sink),
-  },
-  traces: {
-    protobuf: decodeTracesRequest,
-    json: (body, sink) => decodeTracesJson(JSON.parse(decodeText(body)), sink),
-  },
-};
 
 /** OTLP/HTTP (`/v1/logs`, `/v1/traces`) and NDJSON (`/v1/events`) ingest. */
 export function collectorRoutes(
@@ -81,12 +63,7 @@ export function collectorRoutes(
       const encoding = otlpEncoding(c.req.header("content-type"));
       if (!encoding) throw unsupportedContentType(c.req.header("content-type"));
       const body = await readBody(c, options.body);
-      const decoder = DECODERS[signal][encoding];
-      const result = await ingest.ingest(
-        (sink) => decode(() => decoder(body, sink)),
-        signal === "logs" ? "otlp-logs" : "otlp-traces",
-        signal,
-      );
+      const result = readable(await ingest.ingest(`otlp-${signal}-${encoding}`, body, signal));
       assertWritten(result.write, options.retryAfterSeconds);
       return new Response(exportResponse(signal, encoding, result.rejections.length, result.errorMessage), {
         status: 200,
@@ -97,23 +74,13 @@ export function collectorRoutes(
 
   app.post("/v1/events", async (c) => {
     const body = await readBody(c, options.body);
-    const text = decodeText(body);
-    if (text.trim() === "") {
-      throw new HttpError(400, "empty_body", "the body has no events: send one JSON object per line");
-    }
-    let decoded: ReturnType<typeof decodeNdjson> = { lines: [], errors: [] };
-    const result = await ingest.ingest(
-      (sink) => {
-        decoded = decodeNdjson(text, sink);
-      },
-      "events",
-      "events",
-    );
-    for (const _ of decoded.errors) metrics.rejected.add(1, { signal: "events", reason: "malformed_line" });
+    const result = readable(await ingest.ingest("ndjson", body, "events"));
+    for (const _ of result.lineErrors)
+      metrics.rejected.add(1, { signal: "events", reason: "malformed_line" });
     assertWritten(result.write, options.retryAfterSeconds);
     const errors = [
-      ...decoded.errors.map((e) => ({ line: e.line, message: e.message })),
-      ...result.rejections.map((r) => ({ line: decoded.lines[r.index] as number, message: r.message })),
+      ...result.lineErrors.map((e) => ({ line: e.line, message: e.message })),
+      ...result.rejections.map((r) => ({ line: result.lines[r.index] as number, message: r.message })),
     ].sort((a, b) => a.line - b.line);
     const status = result.accepted === 0 && errors.length > 0 ? 400 : 200;
     return c.json(
@@ -125,19 +92,10 @@ export function collectorRoutes(
   return app;
 }
 
-/** Runs a decoder, turning a malformed body into a 400 that says what is wrong. */
-function decode(run: () => void): void {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof WireError)
-      throw new HttpError(400, "malformed_protobuf", `malformed protobuf: ${err.message}`);
-    if (err instanceof JsonShapeError)
-      throw new HttpError(400, "malformed_json", `malformed OTLP/JSON: ${err.message}`);
-    if (err instanceof SyntaxError)
-      throw new HttpError(400, "malformed_json", `the body is not JSON: ${err.message}`);
-    throw err;
-  }
+/** A body that could not be read at all is a 400 that says what is wrong. */
+function readable(result: IngestResult | MalformedBody): IngestResult {
+  if (!result.ok) throw new HttpError(400, result.code, result.message);
+  return result;
 }
 
 function otlpEncoding(contentType: string | undefined): OtlpEncoding | undefined {
@@ -162,14 +120,4 @@ function contentTypeOf(encoding: OtlpEncoding): string {
 function assertWritten(write: WriteOutcome, retryAfterSeconds: number): void {
   if (write.ok) return;
   throw new HttpError(503, write.reason, `${write.message}; retry later`, retryAfterSeconds);
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function decodeText(body: Buffer): string {
-  try {
-    return utf8.decode(body);
-  } catch {
-    throw new HttpError(400, "invalid_utf8", "the body is not valid UTF-8");
-  }
 }

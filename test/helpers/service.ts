@@ -27,7 +27,14 @@ export async function startTestService(
 ): Promise<TestService> {
   const dir = tempDir();
   const config = parseConfig(
-    { "data-dir": dir.path, "http-port": "0", "batch-flush-interval-ms": "5", ...flags },
+    // Decoding on the event loop: decode threads run the built dist/ (DecodePool), tested on their own.
+    {
+      "data-dir": dir.path,
+      "http-port": "0",
+      "batch-flush-interval-ms": "5",
+      "decode-threads": "0",
+      ...flags,
+    },
     env,
   );
   const service = await startService(config, env, { log: () => {} });
