@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import type { ReferenceChoice } from "../analyzers/index.js";
 
 /** Every setting of `modelwatch serve`, parsed and validated once at start. */
 export interface Config {
@@ -11,6 +12,14 @@ export interface Config {
   readTokens: string[];
   retentionDays: number;
   batch: { maxBatchRecords: number; flushIntervalMs: number };
+  analysis: {
+    /** Between scheduled incremental runs; 0: only on demand. */
+    intervalMs: number;
+    windowMs: number;
+    reference: ReferenceChoice;
+    segments: string[];
+    categoricalTopN: number;
+  };
   /** Worker threads that decode request bodies; 0 decodes on the event loop. */
   decodeThreads: number;
   spool: { dir: string; maxBytes: number };
@@ -195,6 +204,46 @@ export const SETTINGS = [
     min: 1,
     max: 36500,
   },
+  {
+    flag: "analyze-interval-minutes",
+    env: "MODELWATCH_ANALYZE_INTERVAL_MINUTES",
+    kind: "int",
+    default: "5",
+    min: 0,
+    max: 1440,
+    help: "between analyzer runs inside serve (0: only on demand)",
+  },
+  {
+    flag: "window-minutes",
+    env: "MODELWATCH_WINDOW_MINUTES",
+    kind: "int",
+    default: "60",
+    min: 1,
+    max: 10080,
+    help: "analysis window (tumbling, aligned to UTC)",
+  },
+  {
+    flag: "reference",
+    env: "MODELWATCH_REFERENCE",
+    kind: "string",
+    default: "first-day",
+    help: "drift reference: first-day (of each model version), previous (window), or FROM/TO (ISO 8601)",
+  },
+  {
+    flag: "segments",
+    env: "MODELWATCH_SEGMENTS",
+    kind: "list",
+    help: "segment keys (ml.segment.<key>) to break quality metrics down by",
+  },
+  {
+    flag: "categorical-top",
+    env: "MODELWATCH_CATEGORICAL_TOP",
+    kind: "int",
+    default: "20",
+    min: 1,
+    max: 1000,
+    help: "categorical values binned on their own for drift; the rest share one bin",
+  },
 ] as const satisfies readonly Setting[];
 
 export type SettingFlag = (typeof SETTINGS)[number]["flag"];
@@ -263,6 +312,8 @@ export function parseConfig(
     if (!SETTINGS.some((s) => s.flag === flag))
       problems.push(`--${flag}: unknown option (see modelwatch --help)`);
   }
+  const reference = parseReference(String(values.get("reference") ?? "first-day"));
+  if (typeof reference === "string") problems.push(`--reference / MODELWATCH_REFERENCE: ${reference}`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T>(flag: SettingFlag) => values.get(flag) as T;
@@ -288,6 +339,13 @@ export function parseConfig(
       flushIntervalMs: get<number>("batch-flush-interval-ms"),
     },
     decodeThreads: get<number>("decode-threads"),
+    analysis: {
+      intervalMs: get<number>("analyze-interval-minutes") * 60_000,
+      windowMs: get<number>("window-minutes") * 60_000,
+      reference: reference as ReferenceChoice,
+      segments: get<string[]>("segments"),
+      categoricalTopN: get<number>("categorical-top"),
+    },
     spool: {
       dir: absolute(get<string | undefined>("spool-dir") ?? join(dataDir, "spool")),
       maxBytes: get<number>("spool-max-mb") * 1024 * 1024,
@@ -300,6 +358,18 @@ export function parseConfig(
       maxPastDays: get<number | undefined>("max-past-days") ?? retentionDays,
     },
   };
+}
+
+/** A reference choice, or what is wrong with it. */
+function parseReference(v: string): ReferenceChoice | string {
+  if (v === "first-day" || v === "previous") return { kind: v };
+  const [from, to, ...rest] = v.split("/");
+  const fromMs = Date.parse(from ?? "");
+  const toMs = Date.parse(to ?? "");
+  if (rest.length > 0 || Number.isNaN(fromMs) || Number.isNaN(toMs))
+    return `${JSON.stringify(v)} is not first-day, previous or FROM/TO (ISO 8601 times)`;
+  if (toMs <= fromMs) return `${JSON.stringify(v)} ends before it starts`;
+  return { kind: "range", fromMs, toMs };
 }
 
 /** The base URL a client on this machine uses to reach a service listening on `host`. */

@@ -2,9 +2,11 @@
 import { parseArgs } from "node:util";
 import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
 import { StoreError } from "../store/index.js";
+import { runAnalyze } from "./analyze-command.js";
+import { CliError } from "./cli-support.js";
 import { ConfigError, isLoopback, parseConfig, SETTINGS } from "./config.js";
 import { startService } from "./service.js";
-import { CliError, runSql } from "./sql-command.js";
+import { runSql } from "./sql-command.js";
 
 const USAGE = `modelwatch — monitoring for deployed ML models
 
@@ -13,6 +15,10 @@ Usage:
   modelwatch sql "SELECT …" [options]     run a read-only query against the store
       --format table|tsv|csv|json         output (default: table on a terminal, tsv otherwise)
       --param name=value                  value for a {name:Type} placeholder (repeatable)
+  modelwatch analyze [options]            compute the metrics of windows now and print them
+      --model m                           only this model (repeatable)
+      --from t --to t                     windows starting in [from, to) (ISO 8601)
+      --json                              every metric row as JSON instead of a summary table
   modelwatch --help
 
 Options (each also read from the environment variable named):
@@ -32,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
         help: { type: "boolean", short: "h" },
         format: { type: "string" },
         param: { type: "string", multiple: true },
+        model: { type: "string", multiple: true },
+        from: { type: "string" },
+        to: { type: "string" },
+        json: { type: "boolean" },
       },
     });
   try {
@@ -46,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  const { help: _h, format, param, ...settingFlags } = values;
+  const { help: _h, format, param, model, from, to, json, ...settingFlags } = values;
   const config = parseConfig(settingFlags as Record<string, string>, process.env);
 
   switch (command) {
@@ -89,6 +99,18 @@ async function main(argv: string[]): Promise<number> {
         params[p.slice(0, eq)] = p.slice(eq + 1);
       }
       process.stdout.write(await runSql({ sql, format: outFormat, params }, config));
+      return 0;
+    }
+    case "analyze": {
+      const time = (flag: string, v: string | undefined) => {
+        if (v === undefined) return undefined;
+        const ms = Date.parse(v);
+        if (Number.isNaN(ms))
+          throw new CliError(`--${flag} ${v}: not an ISO 8601 time (e.g. 2026-11-28T10:00Z)`);
+        return ms;
+      };
+      const request = { models: model ?? [], fromMs: time("from", from), toMs: time("to", to) };
+      process.stdout.write(await runAnalyze(request, json === true, config));
       return 0;
     }
     default:

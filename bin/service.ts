@@ -1,6 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { analyzeRoutes } from "../analyzers/http/routes.js";
+import { AnalysisScheduler, Analyzer, DEFAULT_ANALYSIS, observeAnalysis } from "../analyzers/index.js";
 import {
   type CollectorMetrics,
   collectorRoutes,
@@ -95,9 +97,17 @@ export async function startService(
     onPredictions: hooks.onPredictions,
   });
 
+  const analyzer = new Analyzer(store, { ...DEFAULT_ANALYSIS, ...config.analysis });
+  const scheduler = new AnalysisScheduler(analyzer, store, config.analysis.intervalMs, {
+    failed: (err) => log(`analysis failed: ${err instanceof Error ? err.message : String(err)}`),
+  });
+  observeAnalysis(telemetry.meter, () => scheduler.latest);
+
   let accepting = true;
   const app = new Hono();
-  app.onError((err) => errorResponse(err));
+  const internalError = (err: unknown) =>
+    log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  app.onError((err) => errorResponse(err, internalError));
   app.notFound((c) =>
     new HttpError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`).toResponse(),
   );
@@ -118,6 +128,7 @@ export async function startService(
       },
       ingestTokens: config.ingestTokens,
       retryAfterSeconds: 2,
+      onInternalError: internalError,
     }),
   );
   app.route(
@@ -129,7 +140,13 @@ export async function startService(
     }),
   );
 
+  app.route(
+    "/",
+    analyzeRoutes(store, scheduler, { tokens: config.readTokens, flushIngest: () => spool.flush() }),
+  );
+
   const server = await listen(app, config.host, config.httpPort);
+  await scheduler.start();
   const port = (server.address() as AddressInfo).port;
   log(
     `modelwatch listening on http://${config.host}:${port} (${store.mode} store${store.mode === "embedded" ? ` at ${config.dataDir}` : ""})`,
@@ -137,7 +154,7 @@ export async function startService(
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= shutdown(server, spool, pool, telemetry, store, log, () => {
+    closing ??= shutdown(server, scheduler, spool, pool, telemetry, store, log, () => {
       accepting = false;
     });
     return closing;
@@ -156,11 +173,13 @@ function listen(app: Hono, hostname: string, port: number): Promise<ServerType> 
 const SHUTDOWN_REPLAY_MS = 10_000;
 
 /**
- * The shutdown order, written out: stop accepting → make the spool's pending writes durable and replay what
+ * The shutdown order, written out: stop accepting → stop the analyzer schedule (a run in progress ends) →
+ * make the spool's pending writes durable and replay what
  * the deadline allows → let open requests answer → stop the decode threads → stop telemetry → close the store.
  */
 async function shutdown(
   server: ServerType,
+  scheduler: AnalysisScheduler,
   spool: Spool,
   pool: DecodePool | undefined,
   telemetry: Telemetry,
@@ -171,6 +190,7 @@ async function shutdown(
   stopAccepting();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   if ("closeIdleConnections" in server) server.closeIdleConnections();
+  await scheduler.stop();
   const left = await spool.shutdown(SHUTDOWN_REPLAY_MS);
   if (left > 0) log(`${left} bytes stay in the spool; they are stored at the next start`);
   // Requests still open have had their writes made durable; give them a moment to answer, then cut the rest.

@@ -1,16 +1,12 @@
 import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
 import { migrate, Store, StoreError } from "../store/index.js";
+import { CliError, serviceAnswers } from "./cli-support.js";
 import { type Config, localUrl } from "./config.js";
 
 export interface SqlRequest {
   sql: string;
   format: OutputFormat;
   params: Record<string, string>;
-}
-
-/** A failure the CLI prints as-is and exits 1 on. */
-export class CliError extends Error {
-  override readonly name = "CliError";
 }
 
 /**
@@ -40,16 +36,6 @@ export async function runSql(req: SqlRequest, config: Config): Promise<Buffer> {
     throw err;
   } finally {
     await store.close();
-  }
-}
-
-async function serviceAnswers(base: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) });
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
   }
 }
 

@@ -33,8 +33,14 @@ export class HttpError extends Error {
   }
 }
 
-/** Renders any thrown value: an HttpError as itself, anything else as a 500 that hides internals. */
-export function errorResponse(err: unknown): Response {
+/**
+ * Renders any thrown value: an HttpError as itself, anything else as a 500 that hides internals from the
+ * caller and hands the error to `report` (the service log), which the answer points to.
+ */
+export function errorResponse(err: unknown, report: (err: unknown) => void = () => {}): Response {
   if (err instanceof HttpError) return err.toResponse();
+  try {
+    report(err);
+  } catch {}
   return new HttpError(500, "internal", "internal error; see the service log").toResponse();
 }

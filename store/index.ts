@@ -9,6 +9,7 @@ export { clickhouseCode, StoreError, type StoreErrorCode } from "./errors.js";
 export { migrate, SCHEMA_VERSION, type SchemaOptions } from "./migrations.js";
 export type { TableName } from "./tables/index.js";
 export { type Label, labelsRowBinary } from "./tables/labels.js";
+export { type MetricRow, metricRecord, utcText } from "./tables/metrics.js";
 export {
   PREDICTION_SOURCES,
   type Prediction,

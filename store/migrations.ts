@@ -1,6 +1,7 @@
 import type { Store } from "./client.js";
 import { StoreError } from "./errors.js";
 import { labelsDdl } from "./tables/labels.js";
+import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
 import { predictionsDdl } from "./tables/predictions.js";
 
 /** Settings that shape the schema, fixed at start from validated config. */
@@ -35,13 +36,22 @@ const MIGRATIONS: readonly Migration[] = [
         (t) => `ALTER TABLE ${db}.${t} MODIFY SETTING non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
       ),
   },
+  {
+    version: 3,
+    name: "analyzer results and progress",
+    statements: (db, o) => [metricsDdl(db, o.retentionDays), analyzerStateDdl(db)],
+  },
 ];
 
 /** Inserts per table whose tokens are remembered: minutes of spool replays even at the busiest. */
 const DEDUP_WINDOW = 1000;
 
-/** Tables whose TTL follows `retentionDays`. */
-const RETAINED_TABLES = ["predictions", "labels"] as const;
+/** Tables whose TTL follows `retentionDays`, with the time column it counts from. */
+const RETAINED_TABLES = [
+  ["predictions", "time"],
+  ["labels", "time"],
+  ["metrics", "window_start"],
+] as const;
 
 /**
  * Creates the database, applies the migrations not yet recorded in `schema_migrations`, and brings each
@@ -77,7 +87,8 @@ export async function migrate(store: Store, options: SchemaOptions): Promise<{ a
     });
     applied.push(m.version);
   }
-  for (const table of RETAINED_TABLES) await alignRetention(store, table, options.retentionDays);
+  for (const [table, column] of RETAINED_TABLES)
+    await alignRetention(store, table, column, options.retentionDays);
   await store.prepareReader();
   return { applied };
 }
@@ -95,7 +106,7 @@ async function appliedVersions(store: Store): Promise<number[]> {
 }
 
 /** Changes a table's TTL only when it differs, without rewriting existing parts. */
-async function alignRetention(store: Store, table: string, days: number): Promise<void> {
+async function alignRetention(store: Store, table: string, column: string, days: number): Promise<void> {
   const rs = await store.client.query({
     query:
       "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {table:String}",
@@ -103,14 +114,14 @@ async function alignRetention(store: Store, table: string, days: number): Promis
     format: "JSONEachRow",
   });
   const [row] = await rs.json<{ create_table_query: string }>();
-  const current = /TTL toDateTime\(time\) \+ (?:INTERVAL (\d+) DAY|toIntervalDay\((\d+)\))/.exec(
-    row?.create_table_query ?? "",
-  );
+  const current = new RegExp(
+    `TTL toDateTime\\(${column}\\) \\+ (?:INTERVAL (\\d+) DAY|toIntervalDay\\((\\d+)\\))`,
+  ).exec(row?.create_table_query ?? "");
   const currentDays = Number(current?.[1] ?? current?.[2]);
   if (currentDays === days) return;
   try {
     await store.client.command({
-      query: `ALTER TABLE ${store.database}.${table} MODIFY TTL toDateTime(time) + INTERVAL ${days} DAY`,
+      query: `ALTER TABLE ${store.database}.${table} MODIFY TTL toDateTime(${column}) + INTERVAL ${days} DAY`,
       // Expired parts are dropped by the background TTL merges; rewriting every part now would be costly.
       clickhouse_settings: { materialize_ttl_after_modify: 0 },
     });

@@ -12,6 +12,8 @@ export interface CollectorHttpOptions {
   ingestTokens: readonly string[];
   /** Sent as Retry-After when the store cannot take more. */
   retryAfterSeconds: number;
+  /** Receives errors that are bugs, not the sender's doing (answered 500). */
+  onInternalError?: (err: unknown) => void;
 }
 
 /** gRPC status codes carried in OTLP/HTTP error bodies (google.rpc.Status). */
@@ -46,7 +48,7 @@ export function collectorRoutes(
     if (otlp && err instanceof HttpError) {
       return new OtlpHttpError(err, otlpEncoding(c.req.header("content-type")) ?? "json").toResponse();
     }
-    return errorResponse(err);
+    return errorResponse(err, options.onInternalError);
   });
   app.use("/v1/*", async (c, next) => {
     try {

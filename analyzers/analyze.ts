@@ -1,0 +1,263 @@
+import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
+import { type AnalysisOptions, configKey } from "./options.js";
+import { baselineOf, rangeScope } from "./reference.js";
+import { queryRows, type Scope } from "./scope.js";
+import { windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
+import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
+import { windowCells } from "./sql/window-cells.js";
+import { type KeyDistributions, windowMetrics } from "./window-metrics.js";
+
+/** Which windows to (re)compute: event-time bounds and models; all when unset. */
+export interface AnalyzeRequest {
+  models?: readonly string[];
+  fromMs?: number;
+  toMs?: number;
+}
+
+export interface AnalysisReport {
+  /** Model versions and windows computed, rows written. */
+  versions: number;
+  windows: number;
+  rows: number;
+  durationMs: number;
+}
+
+/**
+ * Computes the metrics of windows and stores them in `metrics` (replacing what the windows had). Counts are
+ * gathered in ClickHouse; only counts reach Node, where the math on them runs.
+ */
+export class Analyzer {
+  constructor(
+    private readonly store: Store,
+    private readonly options: AnalysisOptions,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Recomputes every window in the request's range. */
+  async analyze(request: AnalyzeRequest = {}): Promise<AnalysisReport> {
+    const started = performance.now();
+    const scopes = await windowsInRange(this.store, this.options.windowMs, request, request.models ?? []);
+    return this.compute(scopes, started);
+  }
+
+  /**
+   * Computes the windows whose data changed since the last incremental run (all of them the first time),
+   * and moves the watermark on. Late labels recompute exactly the windows of the predictions they label.
+   */
+  async analyzeChanges(): Promise<AnalysisReport> {
+    const started = performance.now();
+    const runAt = this.clock();
+    const since = await this.watermark();
+    const scopes =
+      since === undefined
+        ? await windowsInRange(this.store, this.options.windowMs, {}, [])
+        : await windowsChangedSince(
+            this.store,
+            this.options.windowMs,
+            since - this.options.lateVisibilityMs,
+            [],
+          );
+    const report = await this.compute(await this.withDependents(scopes), started);
+    await this.store.client.insert({
+      table: `${this.store.database}.analyzer_state`,
+      values: [{ config: configKey(this.options), watermark: utcText(runAt) }],
+      format: "JSONEachRow",
+    });
+    return report;
+  }
+
+  private async watermark(): Promise<number | undefined> {
+    const [row] = await queryRows<{ w: number }>(
+      this.store,
+      `SELECT toUnixTimestamp64Milli(watermark) AS w FROM ${this.store.database}.analyzer_state FINAL
+       WHERE config = {config:String}`,
+      { config: configKey(this.options) },
+    );
+    return row === undefined ? undefined : Number(row.w);
+  }
+
+  /**
+   * Windows whose drift depends on a changed window: the next one when each window is compared with the one
+   * before, every window of the version when the change falls in its baseline.
+   */
+  private async withDependents(scopes: Scope[]): Promise<Scope[]> {
+    const { windowMs, reference } = this.options;
+    const out: Scope[] = [];
+    for (const scope of scopes) {
+      if (reference.kind === "previous") {
+        const next = scope.windowStartsMs.map((w) => w + windowMs);
+        out.push({
+          ...scope,
+          windowStartsMs: [...new Set([...scope.windowStartsMs, ...next])].sort((a, b) => a - b),
+        });
+        continue;
+      }
+      const baseline = await baselineOf(this.store, scope.model, scope.modelVersion, reference, this.clock());
+      const touchesBaseline =
+        baseline !== undefined &&
+        scope.windowStartsMs.some((w) => w + windowMs > baseline.fromMs && w < baseline.toMs);
+      if (!touchesBaseline) {
+        out.push(scope);
+        continue;
+      }
+      const all = await windowsInRange(this.store, windowMs, { modelVersion: scope.modelVersion }, [
+        scope.model,
+      ]);
+      out.push(...all);
+    }
+    return out;
+  }
+
+  private async compute(scopes: Scope[], started: number): Promise<AnalysisReport> {
+    let windows = 0;
+    let rows = 0;
+    for (const scope of scopes) {
+      if (scope.windowStartsMs.length === 0) continue;
+      const computed = await this.computeScope(scope);
+      await this.replace(scope, computed);
+      windows += scope.windowStartsMs.length;
+      rows += computed.length;
+    }
+    return { versions: scopes.length, windows, rows, durationMs: performance.now() - started };
+  }
+
+  private async computeScope(scope: Scope): Promise<MetricRow[]> {
+    const { windowMs, segments, thresholds } = this.options;
+    const drift = await this.drift(scope);
+    const rows: MetricRow[] = [];
+    for (const segmentKey of [undefined, ...segments]) {
+      const cells = await windowCells(this.store, scope, windowMs, segmentKey);
+      const groups = new Map<string, typeof cells>();
+      for (const c of cells) {
+        const id = `${c.windowStartMs}\u0000${c.segment}`;
+        const group = groups.get(id);
+        if (group) group.push(c);
+        else groups.set(id, [c]);
+      }
+      for (const group of groups.values()) {
+        const first = group[0];
+        if (!first) continue;
+        const at = {
+          model: scope.model,
+          modelVersion: scope.modelVersion,
+          segment: first.segment,
+          windowStartMs: first.windowStartMs,
+          windowMs,
+        };
+        // Drift is measured on all traffic; segments break down the quality metrics.
+        const d = segmentKey === undefined ? drift?.of(first.windowStartMs) : undefined;
+        rows.push(...windowMetrics(at, group, d, thresholds));
+      }
+    }
+    return rows;
+  }
+
+  /** Bin counts of each window and of its reference, or undefined when there is no reference yet. */
+  private async drift(
+    scope: Scope,
+  ): Promise<
+    { of(windowStartMs: number): { reference: string; distributions: KeyDistributions[] } } | undefined
+  > {
+    const { windowMs, reference, categoricalTopN } = this.options;
+    if (reference.kind === "previous") {
+      const previous = { ...scope, windowStartsMs: scope.windowStartsMs.map((w) => w - windowMs) };
+      const bins = await referenceBins(this.store, previous, windowMs, "previous", categoricalTopN);
+      const refCounts = await binCounts(this.store, previous, windowMs, bins, windowMs);
+      const current = await binCounts(this.store, scope, windowMs, bins, 0);
+      const refByWindow = byWindow(
+        refCounts.map((c) => ({ ...c, windowStartMs: c.windowStartMs + windowMs })),
+      );
+      const curByWindow = byWindow(current);
+      return {
+        of: (w) => ({
+          reference: "previous window",
+          distributions: align(curByWindow.get(w), refByWindow.get(w), (key) => binsOf(bins, `${w}|${key}`)),
+        }),
+      };
+    }
+    const baseline = await baselineOf(this.store, scope.model, scope.modelVersion, reference, this.clock());
+    if (!baseline) return undefined;
+    const refScope = rangeScope(scope.model, scope.modelVersion, baseline, windowMs);
+    const bins = await referenceBins(this.store, refScope, windowMs, "baseline", categoricalTopN);
+    const refCounts = await binCounts(this.store, refScope, windowMs, bins, null);
+    const current = byWindow(await binCounts(this.store, scope, windowMs, bins, null));
+    const refTotal = byKey(refCounts);
+    return {
+      of: (w) => ({
+        reference: baseline.label,
+        distributions: align(current.get(w), refTotal, (key) => binsOf(bins, key)),
+      }),
+    };
+  }
+
+  /** Deletes the scope's earlier rows, then writes the new ones. */
+  private async replace(scope: Scope, rows: MetricRow[]): Promise<void> {
+    const db = this.store.database;
+    try {
+      await this.store.client.command({
+        query: `DELETE FROM ${db}.metrics WHERE model = {model:String} AND model_version = {version:String}
+                AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
+        query_params: { model: scope.model, version: scope.modelVersion, windows: scope.windowStartsMs },
+      });
+      if (rows.length > 0)
+        await this.store.client.insert({
+          table: `${db}.metrics`,
+          values: rows.map(metricRecord),
+          format: "JSONEachRow",
+        });
+    } catch (cause) {
+      throw StoreError.from(
+        "INSERT",
+        `cannot store the metrics of ${scope.model} ${scope.modelVersion}`,
+        cause,
+      );
+    }
+  }
+}
+
+type Counts = Map<string, Map<number, number>>;
+
+function byKey(counts: readonly BinCount[]): Counts {
+  const m: Counts = new Map();
+  for (const c of counts) {
+    const bins = m.get(c.key) ?? new Map<number, number>();
+    bins.set(c.bin, (bins.get(c.bin) ?? 0) + c.count);
+    m.set(c.key, bins);
+  }
+  return m;
+}
+
+function byWindow(counts: readonly BinCount[]): Map<number, Counts> {
+  const grouped = new Map<number, BinCount[]>();
+  for (const c of counts) {
+    const list = grouped.get(c.windowStartMs) ?? [];
+    list.push(c);
+    grouped.set(c.windowStartMs, list);
+  }
+  return new Map([...grouped].map(([w, list]) => [w, byKey(list)]));
+}
+
+/** How many bins a key has: numeric edges + 1, or categorical top values + "other". */
+function binsOf(bins: ReferenceBins, key: string): number | undefined {
+  const edges = bins.edges.get(key);
+  if (edges) return edges.length + 1;
+  const top = bins.top.get(key);
+  return top ? top.length + 1 : undefined;
+}
+
+/** Both sides as count vectors over the same bins, for each key the window has values of. */
+function align(
+  current: Counts | undefined,
+  reference: Counts | undefined,
+  binCount: (key: string) => number | undefined,
+): KeyDistributions[] {
+  const out: KeyDistributions[] = [];
+  for (const [key, bins] of current ?? []) {
+    const n = binCount(key);
+    const ref = reference?.get(key);
+    if (n === undefined || !ref) continue;
+    const vector = (m: Map<number, number>) => Array.from({ length: n }, (_, i) => m.get(i) ?? 0);
+    out.push({ key, current: vector(bins), reference: vector(ref) });
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+}

@@ -1,0 +1,17 @@
+export {
+  type ClassificationMetrics,
+  type ClassScores,
+  type ConfusionCell,
+  classificationMetrics,
+} from "./classification.js";
+export {
+  compareDistributions,
+  type Divergences,
+  jensenShannonDistance,
+  klDivergence,
+  populationStabilityIndex,
+  SMOOTHING_EPSILON,
+  smoothedDistribution,
+} from "./divergence.js";
+export { type RegressionMetrics, type RegressionSums, regressionMetrics } from "./regression.js";
+export { type Band, referenceBand, type Status, statusOf, type ThresholdRule } from "./thresholds.js";

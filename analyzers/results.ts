@@ -1,0 +1,99 @@
+import type { Store } from "../store/index.js";
+import { queryRows } from "./scope.js";
+
+/** A metric's value in the newest window computed, for all traffic. */
+export interface LatestValue {
+  model: string;
+  modelVersion: string;
+  metric: string;
+  subject: string;
+  value: number;
+  status: string;
+  windowStartMs: number;
+}
+
+/** The newest window's value of every metric, per model version and subject (confusion cells left out). */
+export async function latestValues(store: Store): Promise<LatestValue[]> {
+  const rows = await queryRows<{
+    model: string;
+    model_version: string;
+    metric: string;
+    subject: string;
+    value: number;
+    status: string;
+    ws: number;
+  }>(
+    store,
+    `SELECT model, model_version, metric, subject,
+       argMax(value, window_start) AS value, argMax(status, window_start) AS status,
+       toUnixTimestamp64Milli(max(window_start)) AS ws
+     FROM ${store.database}.metrics FINAL
+     WHERE segment = '' AND metric != 'confusion'
+     GROUP BY model, model_version, metric, subject`,
+    {},
+  );
+  return rows.map((r) => ({
+    model: r.model,
+    modelVersion: r.model_version,
+    metric: r.metric,
+    subject: r.subject,
+    value: r.value,
+    status: r.status,
+    windowStartMs: Number(r.ws),
+  }));
+}
+
+/** A stored metric row, as analysts read it. */
+export interface StoredMetric {
+  windowStart: string;
+  model: string;
+  modelVersion: string;
+  segment: string;
+  metric: string;
+  subject: string;
+  value: number;
+  sampleSize: number;
+  reference: string;
+  status: string;
+}
+
+/** The stored metrics of windows starting in [fromMs, toMs), for the models asked (all when none). */
+export async function storedMetrics(
+  store: Store,
+  range: { models?: readonly string[]; fromMs?: number; toMs?: number },
+): Promise<StoredMetric[]> {
+  const rows = await queryRows<{
+    window_text: string;
+    model: string;
+    model_version: string;
+    segment: string;
+    metric: string;
+    subject: string;
+    value: number;
+    sample_size: number;
+    reference: string;
+    status: string;
+  }>(
+    store,
+    `SELECT formatDateTime(window_start, '%Y-%m-%dT%H:%i:%SZ') AS window_text, model, model_version, segment,
+       metric, subject, value, sample_size, reference, status
+     FROM ${store.database}.metrics FINAL
+     WHERE (empty({models:Array(String)}) OR has({models:Array(String)}, model))
+       AND window_start >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+       AND window_start < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
+     ORDER BY model, model_version, window_start, segment, metric, subject`,
+    { models: range.models ?? [], from_ms: range.fromMs ?? 0, to_ms: range.toMs ?? 253_402_300_799_000 },
+  );
+  return rows.map((r) => ({
+    windowStart: r.window_text,
+    model: r.model,
+    modelVersion: r.model_version,
+    segment: r.segment,
+    metric: r.metric,
+    subject: r.subject,
+    value: r.value,
+    sampleSize: Number(r.sample_size),
+    reference: r.reference,
+    status: r.status,
+  }));
+}

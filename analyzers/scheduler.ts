@@ -1,0 +1,70 @@
+import type { Store } from "../store/index.js";
+import type { AnalysisReport, Analyzer } from "./analyze.js";
+import { type LatestValue, latestValues } from "./results.js";
+
+export interface SchedulerEvents {
+  ran?(report: AnalysisReport): void;
+  failed?(error: unknown): void;
+}
+
+/**
+ * Runs the incremental analysis every `intervalMs` inside `serve` (never two at once) and keeps the newest
+ * values for /metrics. `runNow()` is the on-demand path; it waits for a run in progress first.
+ */
+export class AnalysisScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private latestValues: LatestValue[] = [];
+
+  constructor(
+    private readonly analyzer: Analyzer,
+    private readonly store: Store,
+    private readonly intervalMs: number,
+    private readonly events: SchedulerEvents = {},
+  ) {}
+
+  get latest(): readonly LatestValue[] {
+    return this.latestValues;
+  }
+
+  /** Loads the newest values already stored, then runs at once and every interval (0: on demand only). */
+  async start(): Promise<void> {
+    this.latestValues = await latestValues(this.store).catch(() => []);
+    if (this.intervalMs > 0) this.schedule(0);
+  }
+
+  /** Waits for a run in progress, then stops scheduling. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Runs `work` (an analysis) after any run in progress, then refreshes the exported values. */
+  async runNow<T>(work: (analyzer: Analyzer) => Promise<T>): Promise<T> {
+    while (this.running) await this.running;
+    let result!: T;
+    this.running = (async () => {
+      result = await work(this.analyzer);
+      this.latestValues = await latestValues(this.store);
+    })().finally(() => {
+      this.running = undefined;
+    });
+    await this.running;
+    return result;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(async () => {
+      try {
+        this.events.ran?.(await this.runNow((a) => a.analyzeChanges()));
+      } catch (err) {
+        this.events.failed?.(err);
+      }
+      this.schedule(this.intervalMs);
+    }, delayMs);
+    this.timer.unref();
+  }
+}

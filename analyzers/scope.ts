@@ -1,0 +1,43 @@
+import type { Store } from "../store/index.js";
+
+/** The windows of one model version that a run (re)computes, by start time (epoch ms, ascending). */
+export interface Scope {
+  model: string;
+  modelVersion: string;
+  windowStartsMs: number[];
+}
+
+/**
+ * A prediction's window: tumbling windows aligned to the Unix epoch (so to UTC hours and days for sizes that
+ * divide them), by event time.
+ */
+export const WINDOW_START_SQL = "intDiv(toUnixTimestamp64Milli(time), {window_ms:Int64}) * {window_ms:Int64}";
+
+/** Rows of `predictions` in a scope; the time range lets the primary key skip everything else. */
+export const IN_SCOPE_SQL = `model = {model:String} AND model_version = {version:String}
+  AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+  AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
+  AND has({windows:Array(Int64)}, ${WINDOW_START_SQL})`;
+
+export function scopeParams(scope: Scope, windowMs: number): Record<string, unknown> {
+  const starts = scope.windowStartsMs;
+  return {
+    model: scope.model,
+    version: scope.modelVersion,
+    window_ms: windowMs,
+    from_ms: starts[0] ?? 0,
+    to_ms: (starts[starts.length - 1] ?? 0) + windowMs,
+    windows: starts,
+  };
+}
+
+/** Rows of a query as JSONEachRow, 64-bit integers as numbers (counts and epoch ms stay below 2^53). */
+export async function queryRows<T>(store: Store, sql: string, params: Record<string, unknown>): Promise<T[]> {
+  const rs = await store.client.query({
+    query: sql,
+    query_params: params,
+    format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  return rs.json<T>();
+}

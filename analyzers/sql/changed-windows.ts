@@ -1,0 +1,76 @@
+import type { Store } from "../../store/index.js";
+import { queryRows, type Scope, WINDOW_START_SQL } from "../scope.js";
+
+const MODELS_SQL = "(empty({models:Array(String)}) OR has({models:Array(String)}, model))";
+
+interface ScopeRow {
+  model: string;
+  model_version: string;
+  windows: number[];
+}
+
+const toScopes = (rows: ScopeRow[]): Scope[] =>
+  rows.map((r) => ({ model: r.model, modelVersion: r.model_version, windowStartsMs: r.windows.map(Number) }));
+
+/**
+ * Windows whose data changed after `sinceMs` (ingest time): those holding predictions stored since, and
+ * those holding the predictions that labels stored since refer to, however old. Work per run follows what
+ * arrived, not the history.
+ */
+export async function windowsChangedSince(
+  store: Store,
+  windowMs: number,
+  sinceMs: number,
+  models: readonly string[],
+): Promise<Scope[]> {
+  const db = store.database;
+  const rows = await queryRows<ScopeRow>(
+    store,
+    `SELECT model, model_version, arraySort(groupUniqArray(ws)) AS windows
+     FROM (
+       SELECT model, model_version, ${WINDOW_START_SQL} AS ws
+       FROM ${db}.predictions
+       WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND ${MODELS_SQL}
+       UNION ALL
+       SELECT model, model_version, ${WINDOW_START_SQL} AS ws
+       FROM ${db}.predictions
+       WHERE ${MODELS_SQL} AND (model, prediction_id) IN (
+         SELECT model, prediction_id FROM ${db}.labels
+         WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND ${MODELS_SQL}
+       )
+     )
+     GROUP BY model, model_version
+     ORDER BY model, model_version`,
+    { window_ms: windowMs, since_ms: sinceMs, models },
+  );
+  return toScopes(rows);
+}
+
+/** Every window with predictions in [fromMs, toMs) (event time), for the models asked (all when none). */
+export async function windowsInRange(
+  store: Store,
+  windowMs: number,
+  range: { fromMs?: number; toMs?: number; modelVersion?: string },
+  models: readonly string[],
+): Promise<Scope[]> {
+  const rows = await queryRows<ScopeRow>(
+    store,
+    `SELECT model, model_version, arraySort(groupUniqArray(${WINDOW_START_SQL})) AS windows
+     FROM ${store.database}.predictions
+     WHERE ${MODELS_SQL}
+       AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+       AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
+       AND ({by_version:UInt8} = 0 OR model_version = {version:String})
+     GROUP BY model, model_version
+     ORDER BY model, model_version`,
+    {
+      window_ms: windowMs,
+      models,
+      from_ms: range.fromMs ?? 0,
+      to_ms: range.toMs ?? 253_402_300_799_000, // 9999-12-31
+      by_version: range.modelVersion === undefined ? 0 : 1,
+      version: range.modelVersion ?? "",
+    },
+  );
+  return toScopes(rows);
+}

@@ -1,0 +1,64 @@
+import type { Meter } from "@opentelemetry/api";
+import type { LatestValue } from "./results.js";
+
+/** Metrics whose subject is a class (label `class`); drift metrics' subject is a feature (label `feature`). */
+const CLASS_METRICS = new Set(["precision", "recall", "f1"]);
+const DRIFT_METRICS = new Set(["kl_divergence", "js_distance", "psi"]);
+const STATUS_CODE: Record<string, number> = { ok: 0, warn: 1, alert: 2 };
+
+/** Every metric the analyzers write, exported as `modelwatch_<metric>`. */
+export const EXPORTED_METRICS = [
+  "count",
+  "labelled_count",
+  "label_coverage",
+  "accuracy",
+  "precision",
+  "recall",
+  "f1",
+  "precision_macro",
+  "recall_macro",
+  "f1_macro",
+  "precision_weighted",
+  "recall_weighted",
+  "f1_weighted",
+  "mae",
+  "rmse",
+  "mape",
+  "bias",
+  "kl_divergence",
+  "js_distance",
+  "psi",
+  "prediction_label_kl_divergence",
+  "prediction_label_js_distance",
+  "prediction_label_psi",
+] as const;
+
+/**
+ * Exports the newest window's value of each metric on /metrics, with labels model, version and class or
+ * feature, plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules and Grafana
+ * read the same values and verdicts as the metrics table.
+ */
+export function observeAnalysis(meter: Meter, latest: () => readonly LatestValue[]): void {
+  const gauges = new Map(
+    EXPORTED_METRICS.map((m) => [
+      m,
+      meter.createObservableGauge(`modelwatch_${m}`, { description: `Analyzer metric ${m}, newest window` }),
+    ]),
+  );
+  const status = meter.createObservableGauge("modelwatch_metric_status", {
+    description: "Status of each analyzer metric in its newest window: 0 ok, 1 warn, 2 alert",
+  });
+  meter.addBatchObservableCallback(
+    (result) => {
+      for (const v of latest()) {
+        const attributes: Record<string, string> = { model: v.model, version: v.modelVersion };
+        if (CLASS_METRICS.has(v.metric)) attributes.class = v.subject;
+        else if (DRIFT_METRICS.has(v.metric)) attributes.feature = v.subject;
+        const gauge = gauges.get(v.metric as (typeof EXPORTED_METRICS)[number]);
+        if (gauge) result.observe(gauge, v.value, attributes);
+        result.observe(status, STATUS_CODE[v.status] ?? 0, { ...attributes, metric: v.metric });
+      }
+    },
+    [...gauges.values(), status],
+  );
+}
