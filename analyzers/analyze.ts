@@ -27,6 +27,12 @@ export interface AnalysisReport {
  * gathered in ClickHouse; only counts reach Node, where the math on them runs.
  */
 export class Analyzer {
+  /**
+   * Bins and counts of each baseline, kept between runs: a baseline is the past and does not change unless
+   * its own windows do (then withDependents recomputes everything of the version and drops the entry).
+   */
+  private readonly references = new Map<string, { bins: ReferenceBins; counts: Counts }>();
+
   constructor(
     private readonly store: Store,
     private readonly options: AnalysisOptions,
@@ -36,6 +42,7 @@ export class Analyzer {
   /** Recomputes every window in the request's range. */
   async analyze(request: AnalyzeRequest = {}): Promise<AnalysisReport> {
     const started = performance.now();
+    this.references.clear();
     const scopes = await windowsInRange(this.store, this.options.windowMs, request, request.models ?? []);
     return this.compute(scopes, started);
   }
@@ -160,32 +167,43 @@ export class Analyzer {
   > {
     const { windowMs, reference, categoricalTopN } = this.options;
     if (reference.kind === "previous") {
-      const previous = { ...scope, windowStartsMs: scope.windowStartsMs.map((w) => w - windowMs) };
-      const bins = await referenceBins(this.store, previous, windowMs, "previous", categoricalTopN);
-      const refCounts = await binCounts(this.store, previous, windowMs, bins, windowMs);
-      const current = await binCounts(this.store, scope, windowMs, bins, 0);
-      const refByWindow = byWindow(
-        refCounts.map((c) => ({ ...c, windowStartMs: c.windowStartMs + windowMs })),
-      );
-      const curByWindow = byWindow(current);
-      return {
-        of: (w) => ({
-          reference: "previous window",
-          distributions: align(curByWindow.get(w), refByWindow.get(w), (key) => binsOf(bins, `${w}|${key}`)),
-        }),
-      };
+      // Each window has its own reference, so its own bins: one pass per window and its predecessor.
+      const byStart = new Map<number, KeyDistributions[]>();
+      for (const w of scope.windowStartsMs) {
+        const pair = { ...scope, windowStartsMs: [w - windowMs, w] };
+        const previous = { ...scope, windowStartsMs: [w - windowMs] };
+        const bins = await referenceBins(this.store, previous, windowMs, categoricalTopN);
+        const counts = byWindow(await binCounts(this.store, pair, windowMs, bins));
+        byStart.set(
+          w,
+          align(counts.get(w), counts.get(w - windowMs), (key) => binsOf(bins, key)),
+        );
+      }
+      return { of: (w) => ({ reference: "previous window", distributions: byStart.get(w) ?? [] }) };
     }
     const baseline = await baselineOf(this.store, scope.model, scope.modelVersion, reference, this.clock());
     if (!baseline) return undefined;
     const refScope = rangeScope(scope.model, scope.modelVersion, baseline, windowMs);
-    const bins = await referenceBins(this.store, refScope, windowMs, "baseline", categoricalTopN);
-    const refCounts = await binCounts(this.store, refScope, windowMs, bins, null);
-    const current = byWindow(await binCounts(this.store, scope, windowMs, bins, null));
-    const refTotal = byKey(refCounts);
+    const cacheKey = `${scope.model}\u0000${scope.modelVersion}\u0000${baseline.label}`;
+    let ref = this.references.get(cacheKey);
+    const inBaseline = (w: number) => w + windowMs > baseline.fromMs && w < baseline.toMs;
+    let current: Map<number, Counts>;
+    if (ref) {
+      current = byWindow(await binCounts(this.store, scope, windowMs, ref.bins));
+    } else {
+      // One pass over the windows asked for and the baseline's: they often overlap (the first day).
+      const bins = await referenceBins(this.store, refScope, windowMs, categoricalTopN);
+      const union = [...new Set([...scope.windowStartsMs, ...refScope.windowStartsMs])].sort((a, b) => a - b);
+      const counts = await binCounts(this.store, { ...scope, windowStartsMs: union }, windowMs, bins);
+      ref = { bins, counts: byKey(counts.filter((c) => inBaseline(c.windowStartMs))) };
+      this.references.set(cacheKey, ref);
+      current = byWindow(counts);
+    }
+    const { bins, counts } = ref;
     return {
       of: (w) => ({
         reference: baseline.label,
-        distributions: align(current.get(w), refTotal, (key) => binsOf(bins, key)),
+        distributions: align(current.get(w), counts, (key) => binsOf(bins, key)),
       }),
     };
   }

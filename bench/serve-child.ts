@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 /** The built CLI, found from the project root (this file runs from bench/ or from dist/bench/). */
 export const CLI = join(projectRoot(dirname(fileURLToPath(import.meta.url))), "dist", "bin", "modelwatch.js");
 
-function projectRoot(dir: string): string {
+/** The folder holding package.json, above `dir`. */
+export function projectRoot(dir: string): string {
   if (existsSync(join(dir, "package.json"))) return dir;
   const parent = dirname(dir);
   if (parent === dir) throw new Error("no package.json above the bench folder");
