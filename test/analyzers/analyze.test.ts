@@ -331,4 +331,20 @@ describe("the analyzers, on events sent through the collector", () => {
       close(find(rows, { hour: 5, segment, metric: "count" }).value, e.count);
     }
   });
+
+  it("compare each window with the one before it when asked (reference: previous window)", async () => {
+    const previous = new Analyzer(service.store, { ...options, reference: { kind: "previous" } });
+    await previous.analyze({ models: ["churn"], fromMs: START + 37 * HOUR_MS, toMs: START + 38 * HOUR_MS });
+    const rows = await metricRows();
+    const window = (h: number) => fixture.predictions.filter((p) => p.model === "churn" && inHour(p, h));
+    const edges = deciles(window(36).map((p) => p.numeric.age as number));
+    const counts = (ps: FixturePrediction[]) => {
+      const c = new Array(edges.length + 1).fill(0);
+      for (const p of ps) c[binOf(edges, p.numeric.age as number)]++;
+      return c;
+    };
+    const row = find(rows, { hour: 37, metric: "kl_divergence", subject: "age" });
+    expect(row.reference).toBe("previous window");
+    close(row.value, kl(smooth(counts(window(37))), smooth(counts(window(36)))));
+  });
 });
