@@ -1,10 +1,12 @@
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
+import { statusOf } from "./math/index.js";
 import { type AnalysisOptions, configKey } from "./options.js";
 import { baselineOf, rangeScope } from "./reference.js";
 import { queryRows, type Scope } from "./scope.js";
 import { windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
-import { windowCells } from "./sql/window-cells.js";
+import { positiveClass, windowAuc } from "./sql/roc-auc.js";
+import { type WindowCell, windowCells } from "./sql/window-cells.js";
 import { type KeyDistributions, windowMetrics } from "./window-metrics.js";
 
 /** Which windows to (re)compute: event-time bounds and models; all when unset. */
@@ -134,6 +136,7 @@ export class Analyzer {
     const rows: MetricRow[] = [];
     for (const segmentKey of [undefined, ...segments]) {
       const cells = await windowCells(this.store, scope, windowMs, segmentKey);
+      if (segmentKey === undefined) rows.push(...(await this.rocAuc(scope, cells)));
       const groups = new Map<string, typeof cells>();
       for (const c of cells) {
         const id = `${c.windowStartMs}\u0000${c.segment}`;
@@ -157,6 +160,31 @@ export class Analyzer {
       }
     }
     return rows;
+  }
+
+  /** ROC AUC rows when the version is a binary classifier (two classes across the scope) with scores. */
+  private async rocAuc(scope: Scope, cells: readonly WindowCell[]): Promise<MetricRow[]> {
+    const classes = new Set<string>();
+    for (const c of cells) {
+      if (c.predicted !== "") classes.add(c.predicted);
+      if (c.hasLabel && c.actual !== "") classes.add(c.actual);
+    }
+    const positive = positiveClass([...classes]);
+    if (positive === undefined) return [];
+    const { windowMs, thresholds } = this.options;
+    return (await windowAuc(this.store, scope, windowMs, positive)).map((w) => ({
+      windowStartMs: w.windowStartMs,
+      windowEndMs: w.windowStartMs + windowMs,
+      model: scope.model,
+      modelVersion: scope.modelVersion,
+      segment: "",
+      metric: "roc_auc",
+      subject: positive,
+      value: w.auc,
+      sampleSize: w.positives + w.negatives,
+      reference: "",
+      status: statusOf(w.auc, thresholds.roc_auc),
+    }));
   }
 
   /** Bin counts of each window and of its reference, or undefined when there is no reference yet. */

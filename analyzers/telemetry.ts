@@ -2,7 +2,7 @@ import type { Meter } from "@opentelemetry/api";
 import type { LatestValue } from "./results.js";
 
 /** Metrics whose subject is a class (label `class`); drift metrics' subject is a feature (label `feature`). */
-const CLASS_METRICS = new Set(["precision", "recall", "f1"]);
+const CLASS_METRICS = new Set(["precision", "recall", "f1", "roc_auc"]);
 const DRIFT_METRICS = new Set(["kl_divergence", "js_distance", "psi"]);
 const STATUS_CODE: Record<string, number> = { ok: 0, warn: 1, alert: 2 };
 
@@ -21,6 +21,7 @@ export const EXPORTED_METRICS = [
   "precision_weighted",
   "recall_weighted",
   "f1_weighted",
+  "roc_auc",
   "mae",
   "rmse",
   "mape",

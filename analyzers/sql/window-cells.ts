@@ -1,5 +1,6 @@
 import type { Store } from "../../store/index.js";
-import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams, WINDOW_START_SQL } from "../scope.js";
+import { queryRows, type Scope, scopeParams } from "../scope.js";
+import { labelledPredictionsSql } from "./labelled.js";
 
 /**
  * The counts every quality metric of a window is computed from: predictions grouped by window, segment,
@@ -44,11 +45,7 @@ interface CellRow {
   sum_ape: number;
 }
 
-/**
- * One pass over a scope's predictions joined to their labels. A label corrected later wins (argMax by
- * ingest time, as the table's ReplacingMergeTree would keep); only the labels of the scope's predictions
- * are read. `segmentKey` groups by that segment's value too.
- */
+/** One pass over a scope's predictions joined to their labels; `segmentKey` groups by its value too. */
 export async function windowCells(
   store: Store,
   scope: Scope,
@@ -68,22 +65,11 @@ export async function windowCells(
        countIf(reg AND label_value != 0) AS non_zero,
        sumIf(abs(err) / abs(label_value), reg AND label_value != 0) AS sum_ape
      FROM (
-       SELECT p.ws AS ws, p.seg AS seg, p.predicted_class AS predicted, p.predicted_value AS predicted_value,
-         l.has_label AS has_label, l.label_class AS actual, l.label_value AS label_value,
+       SELECT ws, seg, predicted_class AS predicted, predicted_value,
+         has_label, label_class AS actual, label_value,
          has_label = 1 AND isNotNull(predicted_value) AND isNotNull(label_value) AS reg,
          assumeNotNull(predicted_value) - assumeNotNull(label_value) AS err
-       FROM (
-         SELECT ${WINDOW_START_SQL} AS ws, ${segment} AS seg, prediction_id, predicted_class, predicted_value
-         FROM ${db}.predictions WHERE ${IN_SCOPE_SQL}
-       ) AS p
-       LEFT JOIN (
-         SELECT prediction_id, argMax(label_class, ingest_time) AS label_class,
-           argMax(label_value, ingest_time) AS label_value, toUInt8(1) AS has_label
-         FROM ${db}.labels
-         WHERE model = {model:String}
-           AND prediction_id IN (SELECT prediction_id FROM ${db}.predictions WHERE ${IN_SCOPE_SQL})
-         GROUP BY prediction_id
-       ) AS l USING (prediction_id)
+       FROM ${labelledPredictionsSql(db, `${segment} AS seg, predicted_class, predicted_value`)}
      )
      GROUP BY ws, seg, predicted, has_label, actual`,
     { ...scopeParams(scope, windowMs), seg: segmentKey ?? "" },

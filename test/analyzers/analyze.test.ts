@@ -207,6 +207,20 @@ describe("the analyzers, on events sent through the collector", () => {
     }
   });
 
+  it("compute ROC AUC of a binary classifier from its scores, ties counting half (as roc_auc_score)", async () => {
+    const rows = await metricRows();
+    for (const hour of [3, 33]) {
+      const { pairs } = labelled("churn", hour, onTime.labels);
+      const pos = pairs.filter(({ l }) => l.labelClass === "yes").map(({ p }) => p.scoreYes as number);
+      const neg = pairs.filter(({ l }) => l.labelClass === "no").map(({ p }) => p.scoreYes as number);
+      let wins = 0;
+      for (const a of pos) for (const b of neg) wins += a > b ? 1 : a === b ? 0.5 : 0;
+      const row = find(rows, { hour, metric: "roc_auc", subject: "yes" });
+      close(row.value, wins / (pos.length * neg.length));
+      expect(row.sample_size).toBe(pos.length + neg.length);
+    }
+  });
+
   it("measure KL, JS distance and PSI of each feature against the first full day, per window", async () => {
     const rows = await metricRows();
     for (const hour of [5, 20, 37, 45]) {
