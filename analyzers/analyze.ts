@@ -1,7 +1,8 @@
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
-import { statusOf } from "./math/index.js";
+import { referenceBand, statusOf } from "./math/index.js";
 import { type AnalysisOptions, configKey } from "./options.js";
 import { baselineOf, rangeScope } from "./reference.js";
+import { metricValues } from "./results.js";
 import { queryRows, type Scope } from "./scope.js";
 import { windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
@@ -122,7 +123,7 @@ export class Analyzer {
     let rows = 0;
     for (const scope of scopes) {
       if (scope.windowStartsMs.length === 0) continue;
-      const computed = await this.computeScope(scope);
+      const computed = await this.withReferenceStatus(scope, await this.computeScope(scope));
       await this.replace(scope, computed);
       windows += scope.windowStartsMs.length;
       rows += computed.length;
@@ -160,6 +161,48 @@ export class Analyzer {
       }
     }
     return rows;
+  }
+
+  /**
+   * Statuses from the reference: for each metric whose rule has `referenceK`, the band mean ± k·sd of its
+   * values over the baseline's windows (those stored, overridden by those just computed), as NannyML
+   * derives thresholds. No baseline yet (or `previous` windows as reference): static bands only.
+   */
+  private async withReferenceStatus(scope: Scope, rows: MetricRow[]): Promise<MetricRow[]> {
+    const { thresholds, reference, windowMs } = this.options;
+    const derived = Object.keys(thresholds).filter((m) => thresholds[m]?.referenceK !== undefined);
+    if (derived.length === 0 || reference.kind === "previous") return rows;
+    const baseline = await baselineOf(this.store, scope.model, scope.modelVersion, reference, this.clock());
+    if (!baseline) return rows;
+    const id = (r: { segment: string; metric: string; subject: string }) =>
+      `${r.segment}\u0000${r.metric}\u0000${r.subject}`;
+    const values = new Map<string, Map<number, number>>();
+    const add = (key: string, windowStartMs: number, value: number) => {
+      const byWindow = values.get(key) ?? new Map<number, number>();
+      byWindow.set(windowStartMs, value);
+      values.set(key, byWindow);
+    };
+    const stored = await metricValues(this.store, {
+      model: scope.model,
+      modelVersion: scope.modelVersion,
+      metrics: derived,
+      fromMs: baseline.fromMs,
+      toMs: baseline.toMs,
+    });
+    for (const v of stored) add(id(v), v.windowStartMs, v.value);
+    for (const r of rows)
+      if (
+        derived.includes(r.metric) &&
+        r.windowStartMs >= baseline.fromMs &&
+        r.windowStartMs + windowMs <= baseline.toMs
+      )
+        add(id(r), r.windowStartMs, r.value);
+    return rows.map((r) => {
+      const rule = thresholds[r.metric];
+      if (rule?.referenceK === undefined) return r;
+      const band = referenceBand([...(values.get(id(r))?.values() ?? [])], rule.referenceK);
+      return { ...r, status: statusOf(r.value, rule, band) };
+    });
   }
 
   /** ROC AUC rows when the version is a binary classifier (two classes across the scope) with scores. */

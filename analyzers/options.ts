@@ -27,10 +27,13 @@ export interface AnalysisOptions {
 
 const band = (warn: number, alert: number) => ({ warn: { max: warn }, alert: { max: alert } });
 
+/** Alert when a value leaves its reference windows' mean ± 3 standard deviations (NannyML's default). */
+const fromReference = { referenceK: 3 };
+
 /**
  * Thresholds used unless configured: the drift bands practitioners use (PSI 0.1 / 0.25 is the industry's
- * rule of thumb; KL and JS bands of the same spirit). Quality metrics have no default bar: a good accuracy
- * depends on the model.
+ * rule of thumb; KL and JS bands of the same spirit), and for quality metrics a band derived from the
+ * reference, since a good accuracy depends on the model.
  */
 export const DEFAULT_THRESHOLDS: Thresholds = {
   kl_divergence: band(0.1, 0.2),
@@ -39,6 +42,14 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   prediction_label_kl_divergence: band(0.1, 0.2),
   prediction_label_js_distance: band(0.1, 0.2),
   prediction_label_psi: band(0.1, 0.25),
+  accuracy: fromReference,
+  precision_macro: fromReference,
+  recall_macro: fromReference,
+  f1_macro: fromReference,
+  roc_auc: fromReference,
+  mae: fromReference,
+  rmse: fromReference,
+  mape: fromReference,
 };
 
 export const DEFAULT_ANALYSIS: AnalysisOptions = {

@@ -97,3 +97,28 @@ export async function storedMetrics(
     status: r.status,
   }));
 }
+
+/** Values of some metrics of one model version in the windows starting in [fromMs, toMs). */
+export async function metricValues(
+  store: Store,
+  q: { model: string; modelVersion: string; metrics: readonly string[]; fromMs: number; toMs: number },
+): Promise<
+  Array<{ segment: string; metric: string; subject: string; windowStartMs: number; value: number }>
+> {
+  const rows = await queryRows<{
+    segment: string;
+    metric: string;
+    subject: string;
+    ws: number;
+    value: number;
+  }>(
+    store,
+    `SELECT segment, metric, subject, toUnixTimestamp64Milli(window_start) AS ws, value
+     FROM ${store.database}.metrics FINAL
+     WHERE model = {model:String} AND model_version = {version:String} AND has({metrics:Array(String)}, metric)
+       AND window_start >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+       AND window_start < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`,
+    { model: q.model, version: q.modelVersion, metrics: q.metrics, from_ms: q.fromMs, to_ms: q.toMs },
+  );
+  return rows.map((r) => ({ ...r, windowStartMs: Number(r.ws) }));
+}

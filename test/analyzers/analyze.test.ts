@@ -24,6 +24,7 @@ const fixture = generateFixture({
   perHour: 40,
   priorShiftHour: 30,
   ageShiftHour: 36,
+  degradeHour: 44,
   labelRate: 0.7,
   seed: 7,
 });
@@ -178,13 +179,21 @@ describe("the analyzers, on events sent through the collector", () => {
   it("compute each window's classification metrics as scikit-learn would", async () => {
     await analyzer.analyzeChanges();
     const rows = await metricRows();
-    for (const hour of [5, 33, LATE_HOUR]) {
+    const statuses: string[] = [];
+    for (const hour of [5, 33, LATE_HOUR, 45]) {
       const e = classification(hour, onTime.labels);
       close(find(rows, { hour, metric: "count" }).value, e.count);
       close(find(rows, { hour, metric: "labelled_count" }).value, e.labelled);
       close(find(rows, { hour, metric: "label_coverage" }).value, e.labelled / e.count);
       close(find(rows, { hour, metric: "accuracy" }).value, e.accuracy);
       expect(find(rows, { hour, metric: "accuracy" }).sample_size).toBe(e.labelled);
+      // Status against the first day's windows: mean ± 3 population standard deviations (NannyML's band).
+      const day = Array.from({ length: 24 }, (_, h) => classification(h, onTime.labels).accuracy);
+      const mean = day.reduce((a, b) => a + b, 0) / day.length;
+      const sd = Math.sqrt(day.reduce((a, b) => a + (b - mean) ** 2, 0) / day.length);
+      const outside = e.accuracy < mean - 3 * sd || e.accuracy > mean + 3 * sd;
+      expect(find(rows, { hour, metric: "accuracy" }).status).toBe(outside ? "alert" : "ok");
+      statuses.push(outside ? "alert" : "ok");
       for (const k of e.per) {
         close(find(rows, { hour, metric: "precision", subject: k.c }).value, k.precision);
         close(find(rows, { hour, metric: "recall", subject: k.c }).value, k.recall);
@@ -205,6 +214,8 @@ describe("the analyzers, on events sent through the collector", () => {
       );
       expect(cell.map((r) => r.value)).toEqual(yesAsNo ? [yesAsNo] : []);
     }
+    // The model degrades at hour 44: the band catches it, and leaves the healthy windows alone.
+    expect(statuses).toEqual(["ok", "ok", "ok", "alert"]);
   });
 
   it("compute ROC AUC of a binary classifier from its scores, ties counting half (as roc_auc_score)", async () => {

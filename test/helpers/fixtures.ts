@@ -36,6 +36,8 @@ export interface FixtureOptions {
   priorShiftHour: number;
   /** Hour from which `age` is drawn around 60 instead of 40 (two standard deviations). */
   ageShiftHour: number;
+  /** Hour from which the model is right 45 % of the time instead of 80 % (its accuracy degrades). */
+  degradeHour?: number;
   /** Share of predictions labelled. */
   labelRate: number;
   seed: number;
@@ -71,7 +73,7 @@ export function generateFixture(o: FixtureOptions): {
     for (let i = 0; i < o.perHour; i++) {
       const timeMs = o.startMs + h * HOUR_MS + Math.floor((i * HOUR_MS) / o.perHour);
       const actual = rand() < (h >= o.priorShiftHour ? 0.6 : 0.3) ? "yes" : "no";
-      const right = rand() < 0.8;
+      const right = rand() < (h >= (o.degradeHour ?? Number.POSITIVE_INFINITY) ? 0.45 : 0.8);
       const predicted = right ? actual : actual === "yes" ? "no" : "yes";
       const id = `c-${h}-${i}`;
       predictions.push({
