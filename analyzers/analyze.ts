@@ -1,7 +1,7 @@
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
 import { referenceBand, statusOf } from "./math/index.js";
 import { type AnalysisOptions, configKey } from "./options.js";
-import { baselineOf, rangeScope } from "./reference.js";
+import { type BaselineRange, baselineOf, rangeScope } from "./reference.js";
 import { metricValues } from "./results.js";
 import { queryRows, type Scope } from "./scope.js";
 import { windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
@@ -36,6 +36,9 @@ export class Analyzer {
    */
   private readonly references = new Map<string, { bins: ReferenceBins; counts: Counts }>();
 
+  /** Each version's baseline, looked up once per run. */
+  private baselines = new Map<string, Promise<BaselineRange | undefined>>();
+
   constructor(
     private readonly store: Store,
     private readonly options: AnalysisOptions,
@@ -46,6 +49,7 @@ export class Analyzer {
   async analyze(request: AnalyzeRequest = {}): Promise<AnalysisReport> {
     const started = performance.now();
     this.references.clear();
+    this.baselines.clear();
     const scopes = await windowsInRange(this.store, this.options.windowMs, request, request.models ?? []);
     return this.compute(scopes, started);
   }
@@ -57,6 +61,7 @@ export class Analyzer {
   async analyzeChanges(): Promise<AnalysisReport> {
     const started = performance.now();
     const runAt = this.clock();
+    this.baselines.clear();
     const since = await this.watermark();
     const scopes =
       since === undefined
@@ -102,7 +107,7 @@ export class Analyzer {
         });
         continue;
       }
-      const baseline = await baselineOf(this.store, scope.model, scope.modelVersion, reference, this.clock());
+      const baseline = await this.baseline(scope);
       const touchesBaseline =
         baseline !== undefined &&
         scope.windowStartsMs.some((w) => w + windowMs > baseline.fromMs && w < baseline.toMs);
@@ -116,6 +121,16 @@ export class Analyzer {
       out.push(...all);
     }
     return out;
+  }
+
+  private baseline(scope: Scope): Promise<BaselineRange | undefined> {
+    const key = `${scope.model}\u0000${scope.modelVersion}`;
+    let found = this.baselines.get(key);
+    if (!found) {
+      found = baselineOf(this.store, scope.model, scope.modelVersion, this.options.reference, this.clock());
+      this.baselines.set(key, found);
+    }
+    return found;
   }
 
   private async compute(scopes: Scope[], started: number): Promise<AnalysisReport> {
@@ -172,7 +187,7 @@ export class Analyzer {
     const { thresholds, reference, windowMs } = this.options;
     const derived = Object.keys(thresholds).filter((m) => thresholds[m]?.referenceK !== undefined);
     if (derived.length === 0 || reference.kind === "previous") return rows;
-    const baseline = await baselineOf(this.store, scope.model, scope.modelVersion, reference, this.clock());
+    const baseline = await this.baseline(scope);
     if (!baseline) return rows;
     const id = (r: { segment: string; metric: string; subject: string }) =>
       `${r.segment}\u0000${r.metric}\u0000${r.subject}`;
@@ -252,7 +267,7 @@ export class Analyzer {
       }
       return { of: (w) => ({ reference: "previous window", distributions: byStart.get(w) ?? [] }) };
     }
-    const baseline = await baselineOf(this.store, scope.model, scope.modelVersion, reference, this.clock());
+    const baseline = await this.baseline(scope);
     if (!baseline) return undefined;
     const refScope = rangeScope(scope.model, scope.modelVersion, baseline, windowMs);
     const cacheKey = `${scope.model}\u0000${scope.modelVersion}\u0000${baseline.label}`;
@@ -283,11 +298,27 @@ export class Analyzer {
   private async replace(scope: Scope, rows: MetricRow[]): Promise<void> {
     const db = this.store.database;
     try {
-      await this.store.client.command({
-        query: `DELETE FROM ${db}.metrics WHERE model = {model:String} AND model_version = {version:String}
-                AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
-        query_params: { model: scope.model, version: scope.modelVersion, windows: scope.windowStartsMs },
-      });
+      // New rows replace old ones of the same identity (ReplacingMergeTree); only rows that no longer exist
+      // (a class relabelled away) need deleting, which is rare, and a delete costs more than the rest.
+      const params = { model: scope.model, version: scope.modelVersion, windows: scope.windowStartsMs };
+      const fresh = new Set(
+        rows.map((r) => `${r.windowStartMs}\u0000${r.segment}\u0000${r.metric}\u0000${r.subject}`),
+      );
+      const stored = await queryRows<{ ws: number; segment: string; metric: string; subject: string }>(
+        this.store,
+        `SELECT DISTINCT toUnixTimestamp64Milli(window_start) AS ws, segment, metric, subject FROM ${db}.metrics
+         WHERE model = {model:String} AND model_version = {version:String}
+           AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
+        params,
+      );
+      if (
+        stored.some((r) => !fresh.has(`${Number(r.ws)}\u0000${r.segment}\u0000${r.metric}\u0000${r.subject}`))
+      )
+        await this.store.client.command({
+          query: `DELETE FROM ${db}.metrics WHERE model = {model:String} AND model_version = {version:String}
+                  AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
+          query_params: params,
+        });
       if (rows.length > 0)
         await this.store.client.insert({
           table: `${db}.metrics`,

@@ -2,6 +2,7 @@ import type { Store } from "./client.js";
 import { StoreError } from "./errors.js";
 import { labelsDdl } from "./tables/labels.js";
 import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
+import { predictionIdsBackfill, predictionIdsDdl } from "./tables/prediction-ids.js";
 import { predictionsDdl } from "./tables/predictions.js";
 
 /** Settings that shape the schema, fixed at start from validated config. */
@@ -41,6 +42,13 @@ const MIGRATIONS: readonly Migration[] = [
     name: "analyzer results and progress",
     statements: (db, o) => [metricsDdl(db, o.retentionDays), analyzerStateDdl(db)],
   },
+  {
+    version: 4,
+    name: "prediction lookup by id, for late labels",
+    // Rows inserted between the view's creation and the backfill would be listed twice; at start nothing
+    // is being inserted, and a duplicate only names the same window twice.
+    statements: (db, o) => [...predictionIdsDdl(db, o.retentionDays), predictionIdsBackfill(db)],
+  },
 ];
 
 /** Inserts per table whose tokens are remembered: minutes of spool replays even at the busiest. */
@@ -51,6 +59,7 @@ const RETAINED_TABLES = [
   ["predictions", "time"],
   ["labels", "time"],
   ["metrics", "window_start"],
+  ["prediction_ids", "time"],
 ] as const;
 
 /**

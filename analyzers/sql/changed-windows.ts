@@ -14,8 +14,8 @@ const toScopes = (rows: ScopeRow[]): Scope[] =>
 
 /**
  * Windows whose data changed after `sinceMs` (ingest time): those holding predictions stored since, and
- * those holding the predictions that labels stored since refer to, however old. Work per run follows what
- * arrived, not the history.
+ * those holding the predictions that labels stored since refer to, however old (found by id in
+ * `prediction_ids`, sorted for that). Work per run follows what arrived, not the history.
  */
 export async function windowsChangedSince(
   store: Store,
@@ -33,7 +33,7 @@ export async function windowsChangedSince(
        WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND ${MODELS_SQL}
        UNION ALL
        SELECT model, model_version, ${WINDOW_START_SQL} AS ws
-       FROM ${db}.predictions
+       FROM ${db}.prediction_ids
        WHERE ${MODELS_SQL} AND (model, prediction_id) IN (
          SELECT model, prediction_id FROM ${db}.labels
          WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND ${MODELS_SQL}

@@ -1,4 +1,5 @@
 import type { Store } from "../../store/index.js";
+import type { RegressionSums } from "../math/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
 import { labelledPredictionsSql } from "./labelled.js";
 
@@ -19,14 +20,7 @@ export interface WindowCell {
   /** Predictions with a value (regression). */
   valued: number;
   /** Over predictions with both a predicted and a label value; error = predicted − label. */
-  regression: {
-    n: number;
-    sumError: number;
-    sumAbsError: number;
-    sumSquaredError: number;
-    nonZeroTargets: number;
-    sumAbsPercentError: number;
-  };
+  regression: RegressionSums;
 }
 
 interface CellRow {

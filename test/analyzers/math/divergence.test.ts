@@ -7,20 +7,9 @@ import {
   SMOOTHING_EPSILON,
   smoothedDistribution,
 } from "../../../analyzers/math/index.js";
+import { random } from "../../helpers/fixtures.js";
 
 const SQRT_LN2 = 0.8325546111576977; // √(ln 2), the largest JS distance in nats
-
-/** A small seeded generator (mulberry32), so the random vectors are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomDistribution(next: () => number, bins: number): number[] {
   const w = Array.from({ length: bins }, () => next());
