@@ -4,7 +4,7 @@ import { type AnalysisOptions, configKey } from "./options.js";
 import { type BaselineRange, baselineOf, rangeScope } from "./reference.js";
 import { metricValues } from "./results.js";
 import { queryRows, type Scope } from "./scope.js";
-import { windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
+import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
 import { positiveClass, windowAuc } from "./sql/roc-auc.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
@@ -63,16 +63,23 @@ export class Analyzer {
     const runAt = this.clock();
     this.baselines.clear();
     const since = await this.watermark();
+    // The first run takes every window; later ones what changed and what depends on it.
     const scopes =
       since === undefined
         ? await windowsInRange(this.store, this.options.windowMs, {}, [])
-        : await windowsChangedSince(
-            this.store,
-            this.options.windowMs,
-            since - this.options.lateVisibilityMs,
-            [],
+        : await this.withDependents(
+            await windowsChangedSince(
+              this.store,
+              this.options.windowMs,
+              since - this.options.lateVisibilityMs,
+              [],
+            ),
           );
-    const report = await this.compute(await this.withDependents(scopes), started);
+    await indexPredictionIds(
+      this.store,
+      since === undefined ? undefined : since - this.options.lateVisibilityMs,
+    );
+    const report = await this.compute(scopes, started);
     await this.store.client.insert({
       table: `${this.store.database}.analyzer_state`,
       values: [{ config: configKey(this.options), watermark: utcText(runAt) }],

@@ -2,7 +2,7 @@ import type { Store } from "./client.js";
 import { StoreError } from "./errors.js";
 import { labelsDdl } from "./tables/labels.js";
 import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
-import { predictionIdsBackfill, predictionIdsDdl } from "./tables/prediction-ids.js";
+import { predictionIdsDdl } from "./tables/prediction-ids.js";
 import { predictionsDdl } from "./tables/predictions.js";
 
 /** Settings that shape the schema, fixed at start from validated config. */
@@ -45,9 +45,7 @@ const MIGRATIONS: readonly Migration[] = [
   {
     version: 4,
     name: "prediction lookup by id, for late labels",
-    // Rows inserted between the view's creation and the backfill would be listed twice; at start nothing
-    // is being inserted, and a duplicate only names the same window twice.
-    statements: (db, o) => [...predictionIdsDdl(db, o.retentionDays), predictionIdsBackfill(db)],
+    statements: (db, o) => [predictionIdsDdl(db, o.retentionDays)],
   },
 ];
 

@@ -15,7 +15,8 @@ const toScopes = (rows: ScopeRow[]): Scope[] =>
 /**
  * Windows whose data changed after `sinceMs` (ingest time): those holding predictions stored since, and
  * those holding the predictions that labels stored since refer to, however old (found by id in
- * `prediction_ids`, sorted for that). Work per run follows what arrived, not the history.
+ * `prediction_ids`, sorted for that; a label for a prediction stored since is covered by the first part).
+ * Work per run follows what arrived, not the history.
  */
 export async function windowsChangedSince(
   store: Store,
@@ -73,4 +74,15 @@ export async function windowsInRange(
     },
   );
   return toScopes(rows);
+}
+
+/** Adds the predictions stored after `sinceMs` (all when undefined) to `prediction_ids`. */
+export async function indexPredictionIds(store: Store, sinceMs: number | undefined): Promise<void> {
+  const db = store.database;
+  await store.client.command({
+    query: `INSERT INTO ${db}.prediction_ids (model, prediction_id, model_version, time)
+            SELECT model, prediction_id, model_version, time FROM ${db}.predictions
+            WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')`,
+    query_params: { since_ms: sinceMs ?? 0 },
+  });
 }
