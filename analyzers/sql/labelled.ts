@@ -2,8 +2,10 @@ import { IN_SCOPE_SQL, WINDOW_START_SQL } from "../scope.js";
 
 /**
  * A scope's predictions (with `ws`, their window, and the columns asked for) left-joined to their labels:
- * `has_label` 1 or 0, `label_class`, `label_value`. A label corrected later wins (argMax by ingest time, as
- * the table's ReplacingMergeTree keeps); only the labels of the scope's predictions are read.
+ * `has_label` 1 or 0, `label_class`, `label_value`. A label corrected later wins (FINAL: the table's
+ * ReplacingMergeTree keeps the newest ingest time). Measured on 3.3 million predictions: FINAL 1.1–1.4 s,
+ * argMax grouped by id 1.9 s, either restricted to the scope's ids by an IN set 3.5 s (an hour's scope
+ * gains 70 ms from the set, a day's loses 2 s: not worth a second code path).
  */
 export function labelledPredictionsSql(db: string, columns: string): string {
   return `(
@@ -11,11 +13,8 @@ export function labelledPredictionsSql(db: string, columns: string): string {
       FROM ${db}.predictions WHERE ${IN_SCOPE_SQL}
     ) AS p
     LEFT JOIN (
-      SELECT prediction_id, argMax(label_class, ingest_time) AS label_class,
-        argMax(label_value, ingest_time) AS label_value, toUInt8(1) AS has_label
-      FROM ${db}.labels
+      SELECT prediction_id, label_class, label_value, toUInt8(1) AS has_label
+      FROM ${db}.labels FINAL
       WHERE model = {model:String}
-        AND prediction_id IN (SELECT prediction_id FROM ${db}.predictions WHERE ${IN_SCOPE_SQL})
-      GROUP BY prediction_id
     ) AS l USING (prediction_id)`;
 }
