@@ -134,6 +134,16 @@ async function pandasReference(store: Store, dir: string): Promise<number | unde
   const run = spawnSync(python, [script, csv], { encoding: "utf8", maxBuffer: 1 << 20 });
   if (run.status !== 0) throw new Error(`the reference script failed: ${run.stderr}`);
   for (const line of run.stdout.trim().split("\n")) console.log(line);
+  // The same values from the metrics table, so the two are seen to compute the same numbers.
+  const rs = await store.client.query({
+    query: `SELECT sum(value) AS s FROM ${db}.metrics FINAL
+            WHERE segment = '' AND window_start < fromUnixTimestamp64Milli({end:Int64}, 'UTC')
+              AND (metric IN ('accuracy', 'recall_macro') OR (metric = 'kl_divergence' AND subject = 'f0'))`,
+    query_params: { end: START + DAY_MS },
+    format: "JSONEachRow",
+  });
+  const [sum] = await rs.json<{ s: number }>();
+  console.log(`analyze_checksum: ${Number(sum?.s).toFixed(6)}`);
   const compute = /pandas_compute: ([\d.]+) s/.exec(run.stdout);
   return compute ? Number(compute[1]) : undefined;
 }
