@@ -1,4 +1,5 @@
 export { type AnalysisReport, type AnalyzeRequest, Analyzer } from "./analyze.js";
+export { EXPORTED_METRICS, type MetricName } from "./metric-names.js";
 export {
   type AnalysisOptions,
   configKey,
@@ -8,5 +9,6 @@ export {
 } from "./options.js";
 export { type LatestValue, latestValues, type StoredMetric, storedMetrics } from "./results.js";
 export { AnalysisScheduler, type SchedulerEvents } from "./scheduler.js";
-export { EXPORTED_METRICS, observeAnalysis } from "./telemetry.js";
+export { observeAnalysis } from "./telemetry.js";
+export { parseThresholds } from "./threshold-config.js";
 export { type Thresholds, windowMetrics } from "./window-metrics.js";

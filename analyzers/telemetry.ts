@@ -1,38 +1,11 @@
 import type { Meter } from "@opentelemetry/api";
+import { EXPORTED_METRICS } from "./metric-names.js";
 import type { LatestValue } from "./results.js";
 
 /** Metrics whose subject is a class (label `class`); drift metrics' subject is a feature (label `feature`). */
 const CLASS_METRICS = new Set(["precision", "recall", "f1", "roc_auc"]);
 const DRIFT_METRICS = new Set(["kl_divergence", "js_distance", "psi"]);
 const STATUS_CODE: Record<string, number> = { ok: 0, warn: 1, alert: 2 };
-
-/** Every metric the analyzers write, exported as `modelwatch_<metric>`. */
-export const EXPORTED_METRICS = [
-  "count",
-  "labelled_count",
-  "label_coverage",
-  "accuracy",
-  "precision",
-  "recall",
-  "f1",
-  "precision_macro",
-  "recall_macro",
-  "f1_macro",
-  "precision_weighted",
-  "recall_weighted",
-  "f1_weighted",
-  "roc_auc",
-  "mae",
-  "rmse",
-  "mape",
-  "bias",
-  "kl_divergence",
-  "js_distance",
-  "psi",
-  "prediction_label_kl_divergence",
-  "prediction_label_js_distance",
-  "prediction_label_psi",
-] as const;
 
 /**
  * Exports the newest window's value of each metric on /metrics, with labels model, version and class or

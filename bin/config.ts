@@ -1,6 +1,12 @@
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { ReferenceChoice } from "../analyzers/index.js";
+import {
+  DEFAULT_THRESHOLDS,
+  parseThresholds,
+  type ReferenceChoice,
+  type Thresholds,
+} from "../analyzers/index.js";
 
 /** Every setting of `modelwatch serve`, parsed and validated once at start. */
 export interface Config {
@@ -19,6 +25,7 @@ export interface Config {
     reference: ReferenceChoice;
     segments: string[];
     categoricalTopN: number;
+    thresholds: Thresholds;
   };
   /** Worker threads that decode request bodies; 0 decodes on the event loop. */
   decodeThreads: number;
@@ -236,6 +243,12 @@ export const SETTINGS = [
     help: "segment keys (ml.segment.<key>) to break quality metrics down by",
   },
   {
+    flag: "thresholds-file",
+    env: "MODELWATCH_THRESHOLDS_FILE",
+    kind: "string",
+    help: "JSON file of metric → {warn, alert: {min, max}, referenceK}, replacing those metrics' defaults",
+  },
+  {
     flag: "categorical-top",
     env: "MODELWATCH_CATEGORICAL_TOP",
     kind: "int",
@@ -314,6 +327,9 @@ export function parseConfig(
   }
   const reference = parseReference(String(values.get("reference") ?? "first-day"));
   if (typeof reference === "string") problems.push(`--reference / MODELWATCH_REFERENCE: ${reference}`);
+  const thresholds = readThresholds(values.get("thresholds-file") as string | undefined, cwd);
+  if (Array.isArray(thresholds))
+    problems.push(...thresholds.map((p) => `--thresholds-file / MODELWATCH_THRESHOLDS_FILE: ${p}`));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T>(flag: SettingFlag) => values.get(flag) as T;
@@ -345,6 +361,7 @@ export function parseConfig(
       reference: reference as ReferenceChoice,
       segments: get<string[]>("segments"),
       categoricalTopN: get<number>("categorical-top"),
+      thresholds: thresholds as Thresholds,
     },
     spool: {
       dir: absolute(get<string | undefined>("spool-dir") ?? join(dataDir, "spool")),
@@ -358,6 +375,22 @@ export function parseConfig(
       maxPastDays: get<number | undefined>("max-past-days") ?? retentionDays,
     },
   };
+}
+
+/** The thresholds file merged over the defaults, or what is wrong with it. */
+function readThresholds(path: string | undefined, cwd: string): Thresholds | string[] {
+  if (path === undefined) return DEFAULT_THRESHOLDS;
+  let text: string;
+  try {
+    text = readFileSync(resolve(cwd, path), "utf8");
+  } catch (err) {
+    return [`cannot read ${path}: ${(err as Error).message}`];
+  }
+  try {
+    return parseThresholds(JSON.parse(text));
+  } catch (err) {
+    return [`${path} is not JSON: ${(err as Error).message}`];
+  }
 }
 
 /** A reference choice, or what is wrong with it. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Analyzer, DEFAULT_ANALYSIS } from "../../analyzers/index.js";
+import { Analyzer, DEFAULT_ANALYSIS, parseThresholds, type Thresholds } from "../../analyzers/index.js";
 import { HOUR_MS, sendLines } from "../helpers/fixtures.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
@@ -102,5 +102,22 @@ describe("the analyzers' edge cases", () => {
     const q = smooth([0, 1, 1, 1]);
     const kl = p.reduce((s, pi, i) => s + pi * Math.log(pi / (q[i] as number)), 0);
     expect(value(rows, "kl_divergence", "x")).toBeCloseTo(kl, 12);
+  });
+
+  it("a configured threshold decides the status", async () => {
+    const thresholds = parseThresholds({
+      accuracy: { warn: { min: 0.9 }, alert: { min: 0.5 } },
+    }) as Thresholds;
+    await new Analyzer(service.store, { ...DEFAULT_ANALYSIS, thresholds }).analyze({ models: ["edge"] });
+    const status = async (h: number) =>
+      (
+        await service.rows<{ status: string }>(
+          `SELECT status FROM modelwatch.metrics FINAL WHERE model = 'edge' AND metric = 'accuracy'
+           AND window_start = fromUnixTimestamp64Milli({ws:Int64}, 'UTC')`,
+          { ws: hour(h) },
+        )
+      )[0]?.status;
+    expect(await status(0)).toBe("warn"); // 2/3: below 0.9, above 0.5
+    expect(await status(30)).toBe("alert"); // 0
   });
 });

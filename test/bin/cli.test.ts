@@ -23,15 +23,25 @@ describe("modelwatch --help", () => {
 
 describe("configuration is checked once, at start", () => {
   it("lists every bad setting by name and bound, and exits 1", async () => {
-    const { code, stderr } = await runCli(["serve", "--http-port", "99999", "--database", "bad-name"], {
-      MODELWATCH_RETENTION_DAYS: "0",
-      CLICKHOUSE_URL: "ftp://nowhere",
-    });
+    const { code, stderr } = await runCli(
+      ["serve", "--http-port", "99999", "--database", "bad-name", "--reference", "last-week"],
+      {
+        MODELWATCH_RETENTION_DAYS: "0",
+        CLICKHOUSE_URL: "ftp://nowhere",
+        MODELWATCH_THRESHOLDS_FILE: "/nonexistent/thresholds.json",
+      },
+    );
     expect(code).toBe(1);
     expect(stderr).toContain("--http-port / MODELWATCH_HTTP_PORT: 99999 is outside 0 to 65535");
     expect(stderr).toContain("--retention-days / MODELWATCH_RETENTION_DAYS: 0 is outside 1 to 36500");
     expect(stderr).toContain('--database / CLICKHOUSE_DATABASE: "bad-name" must be letters, digits and _');
     expect(stderr).toContain('--clickhouse-url / CLICKHOUSE_URL: "ftp://nowhere" is not an http(s) URL');
+    expect(stderr).toContain(
+      '--reference / MODELWATCH_REFERENCE: "last-week" is not first-day, previous or FROM/TO',
+    );
+    expect(stderr).toContain(
+      "--thresholds-file / MODELWATCH_THRESHOLDS_FILE: cannot read /nonexistent/thresholds.json",
+    );
   });
 
   it("names an unknown flag", async () => {
