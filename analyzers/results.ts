@@ -1,4 +1,4 @@
-import type { Store } from "../store/index.js";
+import type { MetricRow, Store } from "../store/index.js";
 import { queryRows } from "./scope.js";
 
 /** A metric's value in the newest window computed, for all traffic. */
@@ -43,19 +43,11 @@ export async function latestValues(store: Store): Promise<LatestValue[]> {
   }));
 }
 
-/** A stored metric row, as analysts read it. */
-export interface StoredMetric {
+/** A stored metric row, as analysts read it: the window by its start in ISO 8601. */
+export type StoredMetric = Omit<MetricRow, "windowStartMs" | "windowEndMs" | "status"> & {
   windowStart: string;
-  model: string;
-  modelVersion: string;
-  segment: string;
-  metric: string;
-  subject: string;
-  value: number;
-  sampleSize: number;
-  reference: string;
   status: string;
-}
+};
 
 /** The stored metrics of windows starting in [fromMs, toMs), for the models asked (all when none). */
 export async function storedMetrics(
