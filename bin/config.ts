@@ -16,6 +16,8 @@ export interface Config {
   httpPort: number;
   ingestTokens: string[];
   readTokens: string[];
+  /** Ingest requests per second per token (per client address without tokens); 0: unlimited. */
+  ingestRatePerSecond: number;
   retentionDays: number;
   batch: { maxBatchRecords: number; flushIntervalMs: number };
   analysis: {
@@ -115,6 +117,15 @@ export const SETTINGS = [
     env: "MODELWATCH_READ_TOKENS",
     kind: "list",
     help: "comma-separated bearer tokens accepted for /sql",
+  },
+  {
+    flag: "ingest-rate-limit",
+    env: "MODELWATCH_INGEST_RATE_LIMIT",
+    kind: "int",
+    default: "1000",
+    min: 0,
+    max: 1_000_000,
+    help: "ingest requests per second per token (per client address without tokens); 0: unlimited",
   },
   {
     flag: "retention-days",
@@ -349,6 +360,7 @@ export function parseConfig(
     httpPort: get<number>("http-port"),
     ingestTokens,
     readTokens: get<string[]>("read-tokens"),
+    ingestRatePerSecond: get<number>("ingest-rate-limit"),
     retentionDays,
     batch: {
       maxBatchRecords: get<number>("batch-max-records"),

@@ -127,6 +127,7 @@ export async function startService(
         maxDecompressedBytes: config.limits.maxDecompressedBytes,
       },
       ingestTokens: config.ingestTokens,
+      ratePerSecond: config.ingestRatePerSecond,
       retryAfterSeconds: 2,
       onInternalError: internalError,
     }),

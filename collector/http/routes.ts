@@ -1,5 +1,13 @@
+import type { Context } from "hono";
 import { Hono } from "hono";
-import { type BodyLimits, bearerAuth, errorResponse, HttpError, readBody } from "../../common/index.js";
+import {
+  type BodyLimits,
+  bearerAuth,
+  errorResponse,
+  HttpError,
+  rateLimit,
+  readBody,
+} from "../../common/index.js";
 import type { Ingest, IngestResult } from "../ingest.js";
 import { exportResponse, type OtlpEncoding, statusBody } from "../otlp/responses.js";
 import type { MalformedBody } from "../read-request.js";
@@ -10,6 +18,8 @@ export interface CollectorHttpOptions {
   body: BodyLimits;
   /** Bearer tokens accepted for ingest; empty → no token needed. */
   ingestTokens: readonly string[];
+  /** Requests per second per ingest token (per client address without tokens); 0: no limit. */
+  ratePerSecond: number;
   /** Sent as Retry-After when the store cannot take more. */
   retryAfterSeconds: number;
   /** Receives errors that are bugs, not the sender's doing (answered 500). */
@@ -59,6 +69,13 @@ export function collectorRoutes(
     }
   });
   app.use("/v1/*", bearerAuth(options.ingestTokens, "ingest"));
+  app.use(
+    "/v1/*",
+    rateLimit({ perSecond: options.ratePerSecond, burst: Math.max(1, options.ratePerSecond) }, (c) =>
+      // After the token check: a header that got here carries a valid token.
+      options.ingestTokens.length > 0 ? (c.req.header("authorization") ?? "") : clientAddress(c),
+    ),
+  );
 
   for (const signal of ["logs", "traces"] as const) {
     app.post(`/v1/${signal}`, async (c) => {
@@ -98,6 +115,12 @@ export function collectorRoutes(
 function readable(result: IngestResult | MalformedBody): IngestResult {
   if (!result.ok) throw new HttpError(400, result.code, result.message);
   return result;
+}
+
+/** The peer's address on Node's server (the key of its rate limit when no tokens are configured). */
+function clientAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? "unknown";
 }
 
 function otlpEncoding(contentType: string | undefined): OtlpEncoding | undefined {
