@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -28,14 +30,14 @@ export async function startServeChild(
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  const port = await new Promise<string>((resolve, reject) => {
+  const [scheme, port] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start within 60 s: ${stderr}`)), 60_000);
     child.stderr?.on("data", (d) => {
       stderr += d;
-      const match = /listening on http:\/\/[^\s]+:(\d+)/.exec(stderr);
+      const match = /listening on (https?):\/\/[^\s]+:(\d+)/.exec(stderr);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1] as string);
+        resolve([match[1] as string, match[2] as string]);
       }
     });
     child.once("exit", (code) => {
@@ -43,14 +45,25 @@ export async function startServeChild(
       reject(new Error(`serve exited with ${code}: ${stderr}`));
     });
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     try {
-      if ((await fetch(`${url}/readyz`)).ok) return { child, url };
+      if ((await ready(`${url}/readyz`)) === 200) return { child, url };
     } catch {}
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill("SIGKILL");
   throw new Error(`serve did not become ready: ${stderr}`);
+}
+
+/** The status of a GET; over HTTPS without checking the certificate (a loopback readiness probe only). */
+function ready(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith("https:") ? httpsGet : httpGet)(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+  });
 }

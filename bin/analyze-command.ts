@@ -7,7 +7,7 @@ import {
   storedMetrics,
 } from "../analyzers/index.js";
 import { migrate, Store, StoreError } from "../store/index.js";
-import { CliError, serviceAnswers } from "./cli-support.js";
+import { CliError, localFetch, serviceAnswers } from "./cli-support.js";
 import { type Config, localUrl } from "./config.js";
 
 /**
@@ -15,9 +15,10 @@ import { type Config, localUrl } from "./config.js";
  * the service does it (it owns the embedded store); with none the command opens the store itself.
  */
 export async function runAnalyze(request: AnalyzeRequest, json: boolean, config: Config): Promise<string> {
-  const base = localUrl(config.host, config.httpPort);
-  const result = (await serviceAnswers(base))
-    ? await viaService(base, request, config.readTokens[0])
+  const base = localUrl(config.host, config.httpPort, config.tls !== undefined);
+  const ca = config.tls?.cert;
+  const result = (await serviceAnswers(base, ca))
+    ? await viaService(base, request, config.readTokens[0], ca)
     : await direct(request, config);
   return json ? `${JSON.stringify(result, null, 2)}\n` : summaryTable(result.report, result.metrics);
 }
@@ -50,13 +51,18 @@ async function viaService(
   base: string,
   request: AnalyzeRequest,
   token: string | undefined,
+  ca: string | undefined,
 ): Promise<AnalyzeResult> {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-  const res = await fetch(`${base}/analyze`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ models: request.models, from: iso(request.fromMs), to: iso(request.toMs) }),
-  });
+  const res = await localFetch(
+    `${base}/analyze`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ models: request.models, from: iso(request.fromMs), to: iso(request.toMs) }),
+    },
+    ca,
+  );
   const body = (await res.json().catch(() => ({}))) as Partial<AnalyzeResult> & {
     error?: { message: string };
   };

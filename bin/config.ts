@@ -13,6 +13,8 @@ export interface Config {
   clickhouse: { url?: string; username?: string; password?: string; database: string };
   dataDir: string;
   host: string;
+  /** PEM key and certificate: the HTTP port speaks HTTPS. */
+  tls?: { key: string; cert: string };
   httpPort: number;
   ingestTokens: string[];
   readTokens: string[];
@@ -117,6 +119,18 @@ export const SETTINGS = [
     env: "MODELWATCH_READ_TOKENS",
     kind: "list",
     help: "comma-separated bearer tokens accepted for /sql",
+  },
+  {
+    flag: "tls-cert",
+    env: "MODELWATCH_TLS_CERT",
+    kind: "string",
+    help: "PEM certificate file: serve HTTPS (with --tls-key)",
+  },
+  {
+    flag: "tls-key",
+    env: "MODELWATCH_TLS_KEY",
+    kind: "string",
+    help: "PEM private key file of --tls-cert",
   },
   {
     flag: "ingest-rate-limit",
@@ -338,6 +352,12 @@ export function parseConfig(
   }
   const reference = parseReference(String(values.get("reference") ?? "first-day"));
   if (typeof reference === "string") problems.push(`--reference / MODELWATCH_REFERENCE: ${reference}`);
+  const tls = readTls(
+    values.get("tls-cert") as string | undefined,
+    values.get("tls-key") as string | undefined,
+    cwd,
+  );
+  if (typeof tls === "string") problems.push(tls);
   const thresholds = readThresholds(values.get("thresholds-file") as string | undefined, cwd);
   if (Array.isArray(thresholds))
     problems.push(...thresholds.map((p) => `--thresholds-file / MODELWATCH_THRESHOLDS_FILE: ${p}`));
@@ -357,6 +377,7 @@ export function parseConfig(
     },
     dataDir: absolute(dataDir),
     host: get<string | undefined>("host") ?? (ingestTokens.length > 0 ? "0.0.0.0" : "127.0.0.1"),
+    tls: typeof tls === "object" ? tls : undefined,
     httpPort: get<number>("http-port"),
     ingestTokens,
     readTokens: get<string[]>("read-tokens"),
@@ -389,6 +410,25 @@ export function parseConfig(
   };
 }
 
+/** Key and certificate, read once at start; undefined without TLS; a problem as text. */
+function readTls(
+  certPath: string | undefined,
+  keyPath: string | undefined,
+  cwd: string,
+): { key: string; cert: string } | string | undefined {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined)
+    return "--tls-cert / MODELWATCH_TLS_CERT and --tls-key / MODELWATCH_TLS_KEY go together: set both or neither";
+  try {
+    return {
+      cert: readFileSync(resolve(cwd, certPath), "utf8"),
+      key: readFileSync(resolve(cwd, keyPath), "utf8"),
+    };
+  } catch (err) {
+    return `--tls-cert / --tls-key: cannot read ${(err as Error).message}`;
+  }
+}
+
 /** The thresholds file merged over the defaults, or what is wrong with it. */
 function readThresholds(path: string | undefined, cwd: string): Thresholds | string[] {
   if (path === undefined) return DEFAULT_THRESHOLDS;
@@ -418,10 +458,11 @@ function parseReference(v: string): ReferenceChoice | string {
 }
 
 /** The base URL a client on this machine uses to reach a service listening on `host`. */
-export function localUrl(host: string, port: number): string {
-  if (host === "0.0.0.0") return `http://127.0.0.1:${port}`;
-  if (host === "::") return `http://[::1]:${port}`;
-  return host.includes(":") ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+export function localUrl(host: string, port: number, tls = false): string {
+  const scheme = tls ? "https" : "http";
+  if (host === "0.0.0.0") return `${scheme}://127.0.0.1:${port}`;
+  if (host === "::") return `${scheme}://[::1]:${port}`;
+  return host.includes(":") ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
 }
 
 /** True for addresses only this machine can reach. */

@@ -1,3 +1,4 @@
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
@@ -146,11 +147,11 @@ export async function startService(
     analyzeRoutes(store, scheduler, { tokens: config.readTokens, flushIngest: () => spool.flush() }),
   );
 
-  const server = await listen(app, config.host, config.httpPort);
+  const server = await listen(app, config.host, config.httpPort, config.tls);
   await scheduler.start();
   const port = (server.address() as AddressInfo).port;
   log(
-    `modelwatch listening on http://${config.host}:${port} (${store.mode} store${store.mode === "embedded" ? ` at ${config.dataDir}` : ""})`,
+    `modelwatch listening on ${config.tls ? "https" : "http"}://${config.host}:${port} (${store.mode} store${store.mode === "embedded" ? ` at ${config.dataDir}` : ""})`,
   );
 
   let closing: Promise<void> | undefined;
@@ -160,12 +161,26 @@ export async function startService(
     });
     return closing;
   };
-  return { url: localUrl(config.host, port), port, store, flushed: () => spool.flush(), close };
+  return {
+    url: localUrl(config.host, port, config.tls !== undefined),
+    port,
+    store,
+    flushed: () => spool.flush(),
+    close,
+  };
 }
 
-function listen(app: Hono, hostname: string, port: number): Promise<ServerType> {
+function listen(
+  app: Hono,
+  hostname: string,
+  port: number,
+  tls: { key: string; cert: string } | undefined,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname, port }, () => resolve(server));
+    const options = tls
+      ? { fetch: app.fetch, hostname, port, createServer: createHttpsServer, serverOptions: tls }
+      : { fetch: app.fetch, hostname, port };
+    const server = serve(options, () => resolve(server));
     server.once("error", reject);
   });
 }

@@ -1,6 +1,6 @@
 import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
 import { migrate, Store, StoreError } from "../store/index.js";
-import { CliError, serviceAnswers } from "./cli-support.js";
+import { CliError, localFetch, serviceAnswers } from "./cli-support.js";
 import { type Config, localUrl } from "./config.js";
 
 export interface SqlRequest {
@@ -14,8 +14,9 @@ export interface SqlRequest {
  * service owns the store); with none it opens the store itself, read-only all the same.
  */
 export async function runSql(req: SqlRequest, config: Config): Promise<Buffer> {
-  const base = localUrl(config.host, config.httpPort);
-  if (await serviceAnswers(base)) return viaService(base, req, config.readTokens[0]);
+  const base = localUrl(config.host, config.httpPort, config.tls !== undefined);
+  const ca = config.tls?.cert;
+  if (await serviceAnswers(base, ca)) return viaService(base, req, config.readTokens[0], ca);
   let store: Store;
   try {
     store = await Store.open({ ...config.clickhouse, dataDir: config.dataDir });
@@ -39,17 +40,22 @@ export async function runSql(req: SqlRequest, config: Config): Promise<Buffer> {
   }
 }
 
-async function viaService(base: string, req: SqlRequest, token: string | undefined): Promise<Buffer> {
+async function viaService(
+  base: string,
+  req: SqlRequest,
+  token: string | undefined,
+  ca: string | undefined,
+): Promise<Buffer> {
   const url = new URL(`${base}/sql`);
   url.searchParams.set("default_format", OUTPUT_FORMATS[req.format]);
   // Include what was just sent: records acknowledged but still in the service's spool.
   url.searchParams.set("fresh", "1");
   for (const [k, v] of Object.entries(req.params)) url.searchParams.set(`param_${k}`, v);
-  const res = await fetch(url, {
-    method: "POST",
-    body: req.sql,
-    headers: token ? { authorization: `Bearer ${token}` } : {},
-  });
+  const res = await localFetch(
+    url.toString(),
+    { method: "POST", body: req.sql, headers: token ? { authorization: `Bearer ${token}` } : {} },
+    ca,
+  );
   const body = Buffer.from(await res.arrayBuffer());
   if (!res.ok) {
     let message = body.toString("utf8");
