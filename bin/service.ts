@@ -36,6 +36,11 @@ export interface RunningService {
 export interface ServiceHooks {
   onPredictions?: PredictionListener;
   log?: (line: string) => void;
+  /**
+   * Fault injection for the reliability tests: called before each insert into the store; an error it
+   * returns is thrown as that insert's failure (as an unreachable server would fail it).
+   */
+  insertFault?: () => Error | undefined;
 }
 
 /** Builds every part from the config, wires them, and starts listening. */
@@ -67,6 +72,8 @@ export async function startService(
       const started = performance.now();
       let outcome = "ok";
       try {
+        const fault = hooks.insertFault?.();
+        if (fault) throw fault;
         await store.insertRows(table, rows, { dedupToken });
       } catch (err) {
         outcome = "error";

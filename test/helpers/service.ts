@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "../../bin/config.js";
-import { type RunningService, startService } from "../../bin/service.js";
+import { type RunningService, type ServiceHooks, startService } from "../../bin/service.js";
 
 /** A fresh data directory under the system temp dir; removed by the returned cleanup. */
 export function tempDir(prefix = "modelwatch-test-"): { path: string; remove: () => void } {
@@ -24,6 +24,7 @@ export interface TestService extends RunningService {
 export async function startTestService(
   flags: Record<string, string> = {},
   env: NodeJS.ProcessEnv = {},
+  hooks: Omit<ServiceHooks, "log"> = {},
 ): Promise<TestService> {
   const dir = tempDir();
   const config = parseConfig(
@@ -37,7 +38,7 @@ export async function startTestService(
     },
     env,
   );
-  const service = await startService(config, env, { log: () => {} });
+  const service = await startService(config, env, { log: () => {}, ...hooks });
   return {
     ...service,
     dataDir: dir.path,
