@@ -6,8 +6,7 @@ import {
   type StoredMetric,
   storedMetrics,
 } from "../analyzers/index.js";
-import { migrate, Store, StoreError } from "../store/index.js";
-import { CliError, localFetch, serviceAnswers } from "./cli-support.js";
+import { CliError, localFetch, serviceAnswers, withOwnStore } from "./cli-support.js";
 import { type Config, localUrl } from "./config.js";
 
 /**
@@ -19,7 +18,7 @@ export async function runAnalyze(request: AnalyzeRequest, json: boolean, config:
   const ca = config.tls?.cert;
   const result = (await serviceAnswers(base, ca))
     ? await viaService(base, request, config.readTokens[0], ca)
-    : await direct(request, config);
+    : await direct(request, config, base);
   return json ? `${JSON.stringify(result, null, 2)}\n` : summaryTable(result.report, result.metrics);
 }
 
@@ -28,23 +27,11 @@ interface AnalyzeResult {
   metrics: StoredMetric[];
 }
 
-async function direct(request: AnalyzeRequest, config: Config): Promise<AnalyzeResult> {
-  let store: Store;
-  try {
-    store = await Store.open({ ...config.clickhouse, dataDir: config.dataDir });
-  } catch (err) {
-    throw new CliError(`no service answers, and the store cannot be opened: ${(err as Error).message}`);
-  }
-  try {
-    await migrate(store, { retentionDays: config.retentionDays });
+function direct(request: AnalyzeRequest, config: Config, base: string): Promise<AnalyzeResult> {
+  return withOwnStore(config, base, async (store) => {
     const report = await new Analyzer(store, { ...DEFAULT_ANALYSIS, ...config.analysis }).analyze(request);
     return { report, metrics: await storedMetrics(store, request) };
-  } catch (err) {
-    if (err instanceof StoreError) throw new CliError(err.message);
-    throw err;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 async function viaService(

@@ -1,4 +1,6 @@
 import { request as httpsRequest } from "node:https";
+import { migrate, Store, StoreError } from "../store/index.js";
+import type { Config } from "./config.js";
 
 /** A failure the CLI prints as-is and exits 1 on. */
 export class CliError extends Error {
@@ -55,5 +57,33 @@ export async function serviceAnswers(base: string, ca?: string): Promise<boolean
     return res.ok;
   } catch {
     return false;
+  }
+}
+
+/**
+ * With no service running, a command opens the store itself: migrated, handed to `work`, closed after;
+ * store failures become messages for the user.
+ */
+export async function withOwnStore<T>(
+  config: Config,
+  base: string,
+  work: (store: Store) => Promise<T>,
+): Promise<T> {
+  let store: Store;
+  try {
+    store = await Store.open({ ...config.clickhouse, dataDir: config.dataDir });
+  } catch (err) {
+    throw new CliError(
+      `no service answers at ${base}, and the store cannot be opened: ${(err as Error).message}`,
+    );
+  }
+  try {
+    await migrate(store, { retentionDays: config.retentionDays });
+    return await work(store);
+  } catch (err) {
+    if (err instanceof StoreError) throw new CliError(err.message);
+    throw err;
+  } finally {
+    await store.close();
   }
 }

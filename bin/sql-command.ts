@@ -1,6 +1,5 @@
 import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
-import { migrate, Store, StoreError } from "../store/index.js";
-import { CliError, localFetch, serviceAnswers } from "./cli-support.js";
+import { CliError, localFetch, serviceAnswers, withOwnStore } from "./cli-support.js";
 import { type Config, localUrl } from "./config.js";
 
 export interface SqlRequest {
@@ -17,27 +16,9 @@ export async function runSql(req: SqlRequest, config: Config): Promise<Buffer> {
   const base = localUrl(config.host, config.httpPort, config.tls !== undefined);
   const ca = config.tls?.cert;
   if (await serviceAnswers(base, ca)) return viaService(base, req, config.readTokens[0], ca);
-  let store: Store;
-  try {
-    store = await Store.open({ ...config.clickhouse, dataDir: config.dataDir });
-  } catch (err) {
-    throw new CliError(
-      `no service answers at ${base}, and the store cannot be opened: ${(err as Error).message}`,
-    );
-  }
-  try {
-    await migrate(store, { retentionDays: config.retentionDays });
-    return await store.queryReadOnly({
-      sql: req.sql,
-      defaultFormat: OUTPUT_FORMATS[req.format],
-      params: req.params,
-    });
-  } catch (err) {
-    if (err instanceof StoreError) throw new CliError(err.message);
-    throw err;
-  } finally {
-    await store.close();
-  }
+  return withOwnStore(config, base, (store) =>
+    store.queryReadOnly({ sql: req.sql, defaultFormat: OUTPUT_FORMATS[req.format], params: req.params }),
+  );
 }
 
 async function viaService(
