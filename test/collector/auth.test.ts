@@ -54,6 +54,19 @@ describe("bearer tokens", () => {
     expect(res.status).toBe(status);
   });
 
+  it.each([
+    ["no token", undefined, 401],
+    ["an ingest token", "Bearer tok-a", 401],
+    ["the read token", "Bearer reader", 200],
+  ])("/analyze with %s answers %i", async (_name, authorization, status) => {
+    const res = await fetch(`${service.url}/analyze`, {
+      method: "POST",
+      body: "{}",
+      headers: authorization ? { authorization } : {},
+    });
+    expect(res.status).toBe(status);
+  });
+
   it("health, readiness and metrics need no token", async () => {
     for (const path of ["/healthz", "/readyz", "/metrics"])
       expect((await fetch(`${service.url}${path}`)).status).toBe(200);
