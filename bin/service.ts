@@ -107,6 +107,12 @@ export async function startService(
 
   const analyzer = new Analyzer(store, { ...DEFAULT_ANALYSIS, ...config.analysis });
   const scheduler = new AnalysisScheduler(analyzer, store, config.analysis.intervalMs, {
+    ran: (r) => {
+      if (r.windows > 0)
+        log(
+          `analysis: ${r.windows} window(s) of ${r.versions} model version(s) in ${Math.round(r.durationMs)} ms`,
+        );
+    },
     failed: (err) => log(`analysis failed: ${err instanceof Error ? err.message : String(err)}`),
   });
   observeAnalysis(telemetry.meter, () => scheduler.latest);

@@ -1,4 +1,4 @@
-import { type Meter, metrics } from "@opentelemetry/api";
+import { type Meter, metrics, trace } from "@opentelemetry/api";
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 
@@ -39,6 +39,12 @@ export function startTelemetry(env: NodeJS.ProcessEnv): Telemetry {
       const { resourceMetrics } = await exporter.collect();
       return serializer.serialize(resourceMetrics);
     },
-    shutdown: () => sdk.shutdown(),
+    async shutdown() {
+      await sdk.shutdown();
+      // The SDK leaves its providers registered globally; a service started again in this process (the
+      // tests do) would otherwise find the API bound to the providers just shut down.
+      metrics.disable();
+      trace.disable();
+    },
   };
 }
