@@ -122,6 +122,8 @@ export class Analyzer {
         out.push(scope);
         continue;
       }
+      // The baseline's own data changed: its bins and counts are computed again, and every window with them.
+      this.references.delete(referenceKey(scope, baseline));
       const all = await windowsInRange(this.store, windowMs, { modelVersion: scope.modelVersion }, [
         scope.model,
       ]);
@@ -277,7 +279,7 @@ export class Analyzer {
     const baseline = await this.baseline(scope);
     if (!baseline) return undefined;
     const refScope = rangeScope(scope.model, scope.modelVersion, baseline, windowMs);
-    const cacheKey = `${scope.model}\u0000${scope.modelVersion}\u0000${baseline.label}`;
+    const cacheKey = referenceKey(scope, baseline);
     let ref = this.references.get(cacheKey);
     const inBaseline = (w: number) => w + windowMs > baseline.fromMs && w < baseline.toMs;
     let current: Map<number, Counts>;
@@ -343,6 +345,10 @@ export class Analyzer {
 }
 
 type Counts = Map<string, Map<number, number>>;
+
+function referenceKey(scope: Scope, baseline: BaselineRange): string {
+  return `${scope.model}\u0000${scope.modelVersion}\u0000${baseline.label}`;
+}
 
 function byKey(counts: readonly BinCount[]): Counts {
   const m: Counts = new Map();

@@ -372,4 +372,29 @@ describe("the analyzers, on events sent through the collector", () => {
     expect(row.reference).toBe("previous window");
     close(row.value, kl(smooth(counts(window(37))), smooth(counts(window(36)))));
   });
+
+  it("recompute every window when a late prediction lands in the baseline, with the baseline's new bins", async () => {
+    const late: FixturePrediction = {
+      timeMs: START + 2 * HOUR_MS + 123,
+      model: "churn",
+      version: "v1",
+      id: "late-baseline",
+      predictedClass: "no",
+      numeric: { age: 140, tenure: 3 },
+      categorical: { plan: "team" },
+      segments: { region: "eu" },
+    };
+    fixture.predictions.push(late);
+    await sendLines(service.url, ndjsonLines({ predictions: [late], labels: [] }));
+    await service.flushed();
+    const report = await analyzer.analyzeChanges();
+    expect(report.windows).toBeGreaterThanOrEqual(48); // every churn window, not only hour 2
+    const rows = await metricRows();
+    for (const hour of [20, 45]) {
+      close(
+        find(rows, { hour, metric: "kl_divergence", subject: "age" }).value,
+        numericDrift("churn", "age", hour).kl,
+      );
+    }
+  });
 });
