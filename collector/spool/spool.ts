@@ -85,15 +85,14 @@ export class Spool {
         message: `the spool could not write to disk: ${err instanceof Error ? err.message : String(err)}`,
       };
     }
-    if (this.log.openRecords >= this.options.maxSegmentRecords) this.seal();
+    if (this.log.openRecords >= this.options.maxSegmentRecords) void this.seal();
     else this.schedule();
     return { ok: true };
   }
 
   /** Seals what is open and resolves once everything acknowledged so far is in the store. */
   async flush(): Promise<void> {
-    this.seal();
-    await this.log.seal();
+    await this.seal();
     await this.replayer.whenEmpty();
   }
 
@@ -123,16 +122,17 @@ export class Spool {
     const wait = Math.max(0, this.lastSealAt + this.options.flushIntervalMs - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.replayer.idle) this.seal();
+      if (this.replayer.idle) void this.seal();
     }, wait);
     this.timer.unref();
   }
 
-  private seal(): void {
+  /** Closes the open segment (it goes to the replayer); resolves once closed. */
+  private seal(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.lastSealAt = performance.now();
-    this.log.seal().catch(() => {}); // failures reach the writers' promises
+    return this.log.seal();
   }
 }
 
