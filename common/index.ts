@@ -2,3 +2,4 @@ export { bearerAuth } from "./bearer-auth.js";
 export { errorResponse, HttpError } from "./http-error.js";
 export { type RateLimitOptions, rateLimit } from "./rate-limit.js";
 export { type BodyLimits, readBody } from "./read-body.js";
+export { within } from "./within.js";

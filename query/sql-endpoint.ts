@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { bearerAuth, HttpError, readBody } from "../common/index.js";
+import { bearerAuth, HttpError, readBody, within } from "../common/index.js";
 import { type Store, StoreError } from "../store/index.js";
 import { contentTypeFor, ENGINE_FORMAT } from "./formats.js";
 
@@ -70,16 +70,4 @@ export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
     }
   });
   return app;
-}
-
-/** Waits for `work`, but no longer than `ms`; a failure is ignored (the query then shows what is stored). */
-async function within(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }
