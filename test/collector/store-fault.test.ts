@@ -70,4 +70,21 @@ describe("while the store is down", () => {
       `store fault: offered ${offered}, acknowledged ${acknowledged.length}, stored ${stored.size}, lost 0`,
     );
   });
+
+  it("lets an analysis run on what is stored when the spool cannot reach the store", {
+    timeout: 60_000,
+  }, async () => {
+    down = true;
+    try {
+      const res = await fetch(`${service.url}/v1/events`, { method: "POST", body: body().text });
+      expect(res.status).toBe(200); // in the spool, not in the store
+      const started = performance.now();
+      const analysis = await fetch(`${service.url}/analyze`, { method: "POST", body: "{}" });
+      expect(analysis.status).toBe(200);
+      // It waited for the spool a bounded time (10 s), then analysed what the store holds.
+      expect(performance.now() - started).toBeLessThan(20_000);
+    } finally {
+      down = false;
+    }
+  });
 });
