@@ -8,7 +8,7 @@ import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/c
 import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
 import { positiveClass, windowAuc } from "./sql/roc-auc.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
-import { type KeyDistributions, windowMetrics } from "./window-metrics.js";
+import { type KeyDistributions, metricRow, windowMetrics } from "./window-metrics.js";
 
 /** Which windows to (re)compute: event-time bounds and models; all when unset. */
 export interface AnalyzeRequest {
@@ -62,23 +62,14 @@ export class Analyzer {
     const started = performance.now();
     const runAt = this.clock();
     this.baselines.clear();
-    const since = await this.watermark();
+    const watermark = await this.watermark();
+    const since = watermark === undefined ? undefined : watermark - this.options.lateVisibilityMs;
     // The first run takes every window; later ones what changed and what depends on it.
     const scopes =
       since === undefined
         ? await windowsInRange(this.store, this.options.windowMs, {}, [])
-        : await this.withDependents(
-            await windowsChangedSince(
-              this.store,
-              this.options.windowMs,
-              since - this.options.lateVisibilityMs,
-              [],
-            ),
-          );
-    await indexPredictionIds(
-      this.store,
-      since === undefined ? undefined : since - this.options.lateVisibilityMs,
-    );
+        : await this.withDependents(await windowsChangedSince(this.store, this.options.windowMs, since, []));
+    await indexPredictionIds(this.store, since);
     const report = await this.compute(scopes, started);
     await this.store.client.insert({
       table: `${this.store.database}.analyzer_state`,
@@ -239,19 +230,23 @@ export class Analyzer {
     const positive = positiveClass([...classes]);
     if (positive === undefined) return [];
     const { windowMs, thresholds } = this.options;
-    return (await windowAuc(this.store, scope, windowMs, positive)).map((w) => ({
-      windowStartMs: w.windowStartMs,
-      windowEndMs: w.windowStartMs + windowMs,
-      model: scope.model,
-      modelVersion: scope.modelVersion,
-      segment: "",
-      metric: "roc_auc",
-      subject: positive,
-      value: w.auc,
-      sampleSize: w.positives + w.negatives,
-      reference: "",
-      status: statusOf(w.auc, thresholds.roc_auc),
-    }));
+    return (await windowAuc(this.store, scope, windowMs, positive)).map((w) =>
+      metricRow(
+        {
+          model: scope.model,
+          modelVersion: scope.modelVersion,
+          segment: "",
+          windowStartMs: w.windowStartMs,
+          windowMs,
+        },
+        "roc_auc",
+        positive,
+        w.auc,
+        w.positives + w.negatives,
+        "",
+        thresholds,
+      ),
+    );
   }
 
   /** Bin counts of each window and of its reference, or undefined when there is no reference yet. */
@@ -310,9 +305,7 @@ export class Analyzer {
       // New rows replace old ones of the same identity (ReplacingMergeTree); only rows that no longer exist
       // (a class relabelled away) need deleting, which is rare, and a delete costs more than the rest.
       const params = { model: scope.model, version: scope.modelVersion, windows: scope.windowStartsMs };
-      const fresh = new Set(
-        rows.map((r) => `${r.windowStartMs}\u0000${r.segment}\u0000${r.metric}\u0000${r.subject}`),
-      );
+      const fresh = new Set(rows.map(rowIdentity));
       const stored = await queryRows<{ ws: number; segment: string; metric: string; subject: string }>(
         this.store,
         `SELECT DISTINCT toUnixTimestamp64Milli(window_start) AS ws, segment, metric, subject FROM ${db}.metrics
@@ -320,9 +313,7 @@ export class Analyzer {
            AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
         params,
       );
-      if (
-        stored.some((r) => !fresh.has(`${Number(r.ws)}\u0000${r.segment}\u0000${r.metric}\u0000${r.subject}`))
-      )
+      if (stored.some((r) => !fresh.has(rowIdentity({ ...r, windowStartMs: Number(r.ws) }))))
         await this.store.client.command({
           query: `DELETE FROM ${db}.metrics WHERE model = {model:String} AND model_version = {version:String}
                   AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
@@ -345,6 +336,11 @@ export class Analyzer {
 }
 
 type Counts = Map<string, Map<number, number>>;
+
+/** A metrics row's identity within one model version: what a recomputation replaces. */
+function rowIdentity(r: { windowStartMs: number; segment: string; metric: string; subject: string }): string {
+  return `${r.windowStartMs}\u0000${r.segment}\u0000${r.metric}\u0000${r.subject}`;
+}
 
 function referenceKey(scope: Scope, baseline: BaselineRange): string {
   return `${scope.model}\u0000${scope.modelVersion}\u0000${baseline.label}`;

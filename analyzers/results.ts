@@ -1,5 +1,5 @@
 import type { MetricRow, Store } from "../store/index.js";
-import { queryRows } from "./scope.js";
+import { END_OF_TIME_MS, MODELS_SQL, queryRows } from "./scope.js";
 
 /** A metric's value in the newest window computed, for all traffic. */
 export interface LatestValue {
@@ -70,11 +70,11 @@ export async function storedMetrics(
     `SELECT formatDateTime(window_start, '%Y-%m-%dT%H:%i:%SZ') AS window_text, model, model_version, segment,
        metric, subject, value, sample_size, reference, status
      FROM ${store.database}.metrics FINAL
-     WHERE (empty({models:Array(String)}) OR has({models:Array(String)}, model))
+     WHERE ${MODELS_SQL}
        AND window_start >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
        AND window_start < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
      ORDER BY model, model_version, window_start, segment, metric, subject`,
-    { models: range.models ?? [], from_ms: range.fromMs ?? 0, to_ms: range.toMs ?? 253_402_300_799_000 },
+    { models: range.models ?? [], from_ms: range.fromMs ?? 0, to_ms: range.toMs ?? END_OF_TIME_MS },
   );
   return rows.map((r) => ({
     windowStart: r.window_text,
@@ -112,5 +112,5 @@ export async function metricValues(
        AND window_start < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`,
     { model: q.model, version: q.modelVersion, metrics: q.metrics, from_ms: q.fromMs, to_ms: q.toMs },
   );
-  return rows.map((r) => ({ ...r, windowStartMs: Number(r.ws) }));
+  return rows.map(({ ws, ...r }) => ({ ...r, windowStartMs: Number(ws) }));
 }

@@ -19,6 +19,12 @@ export const IN_SCOPE_SQL = `model = {model:String} AND model_version = {version
   AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
   AND has({windows:Array(Int64)}, ${WINDOW_START_SQL})`;
 
+/** Rows of the models named by the `{models:Array(String)}` parameter; every model when it is empty. */
+export const MODELS_SQL = "(empty({models:Array(String)}) OR has({models:Array(String)}, model))";
+
+/** The upper time bound when none is asked for: 9999-12-31. */
+export const END_OF_TIME_MS = 253_402_300_799_000;
+
 export function scopeParams(scope: Scope, windowMs: number): Record<string, unknown> {
   const starts = scope.windowStartsMs;
   return {

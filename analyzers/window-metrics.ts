@@ -34,6 +34,31 @@ export function driftSubject(key: string): string {
   return key.slice(2);
 }
 
+/** One value of a window as a metrics-table row, with its status under the thresholds. */
+export function metricRow(
+  at: WindowKey,
+  metric: string,
+  subject: string,
+  value: number,
+  sampleSize: number,
+  reference: string,
+  thresholds: Thresholds,
+): MetricRow {
+  return {
+    windowStartMs: at.windowStartMs,
+    windowEndMs: at.windowStartMs + at.windowMs,
+    model: at.model,
+    modelVersion: at.modelVersion,
+    segment: at.segment,
+    metric,
+    subject,
+    value,
+    sampleSize,
+    reference,
+    status: statusOf(value, thresholds[metric]),
+  };
+}
+
 /** Metric math on a window's counts, as rows for the metrics table. Pure: counts in, rows out. */
 export function windowMetrics(
   at: WindowKey,
@@ -43,20 +68,8 @@ export function windowMetrics(
 ): MetricRow[] {
   const rows: MetricRow[] = [];
   const push = (metric: string, subject: string, value: number, sampleSize: number, reference = "") => {
-    if (!Number.isFinite(value)) return;
-    rows.push({
-      windowStartMs: at.windowStartMs,
-      windowEndMs: at.windowStartMs + at.windowMs,
-      model: at.model,
-      modelVersion: at.modelVersion,
-      segment: at.segment,
-      metric,
-      subject,
-      value,
-      sampleSize,
-      reference,
-      status: statusOf(value, thresholds[metric]),
-    });
+    if (Number.isFinite(value))
+      rows.push(metricRow(at, metric, subject, value, sampleSize, reference, thresholds));
   };
 
   const count = sum(cells, (c) => c.count);

@@ -1,7 +1,5 @@
 import type { Store } from "../../store/index.js";
-import { queryRows, type Scope, WINDOW_START_SQL } from "../scope.js";
-
-const MODELS_SQL = "(empty({models:Array(String)}) OR has({models:Array(String)}, model))";
+import { END_OF_TIME_MS, MODELS_SQL, queryRows, type Scope, WINDOW_START_SQL } from "../scope.js";
 
 interface ScopeRow {
   model: string;
@@ -68,7 +66,7 @@ export async function windowsInRange(
       window_ms: windowMs,
       models,
       from_ms: range.fromMs ?? 0,
-      to_ms: range.toMs ?? 253_402_300_799_000, // 9999-12-31
+      to_ms: range.toMs ?? END_OF_TIME_MS,
       by_version: range.modelVersion === undefined ? 0 : 1,
       version: range.modelVersion ?? "",
     },

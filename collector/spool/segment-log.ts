@@ -10,8 +10,6 @@ export interface SealedSegment {
   path: string;
   /** Bytes written and acknowledged (a failed write's partial bytes lie past this and are ignored). */
   bytes: number;
-  /** Records in it; 0 when unknown (a segment found at start, before it is read). */
-  records: number;
 }
 
 interface OpenSegment {
@@ -59,7 +57,7 @@ export class SegmentLog {
     const found: SealedSegment[] = [];
     for (const name of names) {
       const path = join(dir, name);
-      found.push({ name, path, bytes: (await stat(path)).size, records: 0 });
+      found.push({ name, path, bytes: (await stat(path)).size });
     }
     const last = names[names.length - 1];
     const nextSeq = last === undefined ? 1 : Number(last.slice(0, 12)) + 1;
@@ -171,7 +169,7 @@ export class SegmentLog {
       await unlink(segment.path).catch(() => {});
       return;
     }
-    this.onSealed({ name: segment.name, path: segment.path, bytes: segment.bytes, records: segment.records });
+    this.onSealed({ name: segment.name, path: segment.path, bytes: segment.bytes });
   }
 }
 
