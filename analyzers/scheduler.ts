@@ -38,12 +38,12 @@ export class AnalysisScheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.settled();
   }
 
   /** Runs `work` (an analysis) after any run in progress, then refreshes the exported values. */
   async runNow<T>(work: (analyzer: Analyzer) => Promise<T>): Promise<T> {
-    while (this.running) await this.running;
+    while (this.running) await this.settled();
     let result!: T;
     this.running = (async () => {
       result = await work(this.analyzer);
@@ -53,6 +53,11 @@ export class AnalysisScheduler {
     });
     await this.running;
     return result;
+  }
+
+  /** The run in progress has ended; its failure is its own caller's, not whoever waits behind it. */
+  private settled(): Promise<void> {
+    return (this.running ?? Promise.resolve()).catch(() => {});
   }
 
   private schedule(delayMs: number): void {
