@@ -23,13 +23,15 @@ const BAR_RATE = 50_000;
 const SUSTAIN_SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 /** Requests in flight, as from a fleet of exporters (each OTel batch processor sends one at a time). */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+/** Extra `serve` flags, to compare settings (e.g. BENCH_SERVE_ARGS="--decode-threads 2"). */
+const SERVE_ARGS = (process.env.BENCH_SERVE_ARGS ?? "").split(" ").filter(Boolean);
 
 async function main(): Promise<void> {
   const bodies = predictionBodies({ bodies: 40, recordsPerBody: RECORDS_PER_BODY, features: 20 });
   const { generic } = await stages(bodies);
 
   const dir = tempDirectory("modelwatch-bench-");
-  const { child: server, url } = await startServeChild([], { ...process.env, MODELWATCH_DATA_DIR: dir.path });
+  const { child: server, url } = await startServeChild(SERVE_ARGS, { ...process.env, MODELWATCH_DATA_DIR: dir.path });
   try {
     await send(url, bodies, 2, 3); // warm-up
     let sent = 2 * 3 * RECORDS_PER_BODY;
@@ -104,7 +106,7 @@ async function stages(bodies: Uint8Array[]): Promise<{ generic: number }> {
     for (const b of bodies) {
       const reader = new EventReader("otlp-logs", limits, Date.now());
       decodeLogsRequest(b, reader);
-      const rows = reader.predictions.toRowBinary();
+      const rows = reader.predictions.bytes();
       n += reader.predictions.length;
       if (r === 0) encoded.push(Buffer.from(rows));
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type Label, PredictionBatch, type PredictionParts, type PredictionSource } from "../store/index.js";
+import { type Label, type PredictionParts, PredictionRows, type PredictionSource } from "../store/index.js";
 import { Attributes, type AttrValue, type RecordMeta, type RecordSink } from "./record-sink.js";
 
 /** Why a record was not stored; each is a label value of the rejected-records counter. */
@@ -32,14 +32,14 @@ export const LABEL_EVENT = "ml.label";
 
 /**
  * Reads a request's records as prediction and label events, following the event contract in the README,
- * into a PredictionBatch and a list of labels; records that break the contract become rejections. Record
+ * into prediction rows and a list of labels; records that break the contract become rejections. Record
  * attributes override resource attributes; only `ml.model.*` is read from the resource.
  *
  * One reader serves one request. Its per-record fields are reused from record to record, so reading a
  * record allocates nothing but what the rows keep.
  */
 export class EventReader implements RecordSink {
-  readonly predictions = new PredictionBatch();
+  readonly predictions = new PredictionRows();
   readonly labels: Label[] = [];
   readonly rejections: Rejection[] = [];
   /** Spans that are not about a model (a trace pipeline sends every span): skipped, not errors. */

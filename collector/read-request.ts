@@ -82,7 +82,7 @@ export function readRequest(
     ok: true,
     predictions: predictions.length,
     labels: labels.length,
-    predictionRows: predictions.length ? predictions.toRowBinary() : EMPTY,
+    predictionRows: predictions.length ? predictions.bytes() : EMPTY,
     labelRows: labels.length ? labelsRowBinary(labels) : EMPTY,
     rejections: reader.rejections,
     ignored: reader.ignored,

@@ -13,7 +13,8 @@ export { type MetricRow, metricRecord, utcText } from "./tables/metrics.js";
 export {
   PREDICTION_SOURCES,
   type Prediction,
-  PredictionBatch,
   type PredictionParts,
+  PredictionRows,
   type PredictionSource,
+  readPredictionRows,
 } from "./tables/predictions.js";

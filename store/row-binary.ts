@@ -95,3 +95,61 @@ export class RowBinaryWriter {
     this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 }
+
+/** Reads what RowBinaryWriter writes. Throws RangeError past the end. */
+export class RowBinaryReader {
+  private pos = 0;
+  private readonly view: DataView;
+  private readonly buf: Buffer;
+
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  dateTime64Ms(): number {
+    const lo = this.view.getUint32(this.pos, true);
+    const hi = this.view.getInt32(this.pos + 4, true);
+    this.pos += 8;
+    return hi * 4294967296 + lo;
+  }
+
+  float64(): number {
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  nullableFloat64(): number | null {
+    if (this.byte() === 1) return null;
+    return this.float64();
+  }
+
+  varUInt(): number {
+    let result = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+  }
+
+  string(): string {
+    const n = this.varUInt();
+    if (this.pos + n > this.buf.length) throw new RangeError("string runs past the end of the rows");
+    const text = this.buf.toString("utf8", this.pos, this.pos + n);
+    this.pos += n;
+    return text;
+  }
+
+  private byte(): number {
+    if (this.pos >= this.buf.length) throw new RangeError("read past the end of the rows");
+    return this.buf[this.pos++] as number;
+  }
+}

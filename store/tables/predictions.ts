@@ -1,4 +1,4 @@
-import { RowBinaryWriter } from "../row-binary.js";
+import { RowBinaryReader, RowBinaryWriter } from "../row-binary.js";
 import { insertLayout } from "./insert-layout.js";
 
 /** Where a prediction entered modelwatch. */
@@ -40,85 +40,39 @@ export interface PredictionParts
   segmentValues: readonly string[];
 }
 
-/** One map column stored flat: row i's entries are keys/values[end[i-1] .. end[i]). */
-class MapColumn<V> {
-  readonly keys: string[] = [];
-  readonly values: V[] = [];
-  readonly end: number[] = [];
-
-  /** `writeValue` writes one value in RowBinary (Float64 or String). */
-  constructor(private readonly writeValue: (w: RowBinaryWriter, value: V) => void) {}
-
-  /** Row `row` as a RowBinary Map: the entry count, then each key and value. */
-  write(w: RowBinaryWriter, row: number): void {
-    const start = this.start(row);
-    const end = this.end[row] as number;
-    w.varUInt(end - start);
-    for (let i = start; i < end; i++) {
-      w.string(this.keys[i] as string);
-      this.writeValue(w, this.values[i] as V);
-    }
-  }
-
-  push(keys: readonly string[], values: readonly V[]): void {
-    for (let i = 0; i < keys.length; i++) {
-      this.keys.push(keys[i] as string);
-      this.values.push(values[i] as V);
-    }
-    this.end.push(this.keys.length);
-  }
-
-  start(row: number): number {
-    return row === 0 ? 0 : (this.end[row - 1] as number);
-  }
-
-  toMap(row: number): Map<string, V> {
-    const map = new Map<string, V>();
-    for (let i = this.start(row); i < (this.end[row] as number); i++)
-      map.set(this.keys[i] as string, this.values[i] as V);
-    return map;
-  }
-}
-
 /**
- * A batch of predictions held by column: the collector's hot path appends to it without building an object
- * per row (and the shadow runner reads its features by column). `get(i)` gives a row object when wanted.
+ * Predictions encoded as RowBinary in the insert layout as they are pushed: the collector's hot path writes
+ * each accepted record straight into the bytes it will spool, with no row object or column arrays between.
  */
-export class PredictionBatch {
-  private readonly timeMs: number[] = [];
-  private readonly model: string[] = [];
-  private readonly modelVersion: string[] = [];
-  private readonly predictionId: string[] = [];
-  private readonly predictedClass: string[] = [];
-  private readonly predictedValue: Array<number | null> = [];
-  private readonly latencyMs: Array<number | null> = [];
-  private readonly source: PredictionSource[] = [];
-  private readonly traceId: string[] = [];
-  private readonly spanId: string[] = [];
-  private readonly scores = new MapColumn(writeFloat64);
-  private readonly numeric = new MapColumn(writeFloat64);
-  private readonly categorical = new MapColumn(writeString);
-  private readonly segments = new MapColumn(writeString);
+export class PredictionRows {
+  private readonly w: RowBinaryWriter;
+  private count = 0;
+
+  constructor(expectedRows = 64) {
+    this.w = new RowBinaryWriter(expectedRows * 400 + 64);
+  }
 
   get length(): number {
-    return this.timeMs.length;
+    return this.count;
   }
 
   push(p: PredictionParts): void {
-    this.timeMs.push(p.timeMs);
-    this.model.push(p.model);
-    this.modelVersion.push(p.modelVersion);
-    this.predictionId.push(p.predictionId);
-    this.predictedClass.push(p.predictedClass);
-    this.predictedValue.push(p.predictedValue);
-    this.latencyMs.push(p.latencyMs);
-    this.source.push(p.source);
-    this.traceId.push(p.traceId);
-    this.spanId.push(p.spanId);
-    this.scores.push(p.scoreKeys, p.scoreValues);
-    this.numeric.push(p.numericKeys, p.numericValues);
-    this.categorical.push(p.categoricalKeys, p.categoricalValues);
-    this.segments.push(p.segmentKeys, p.segmentValues);
+    const w = this.w;
+    w.dateTime64Ms(p.timeMs);
+    w.string(p.model);
+    w.string(p.modelVersion);
+    w.string(p.predictionId);
+    w.string(p.predictedClass);
+    w.nullableFloat64(p.predictedValue);
+    writeNumberMap(w, p.scoreKeys, p.scoreValues);
+    writeNumberMap(w, p.numericKeys, p.numericValues);
+    writeStringMap(w, p.categoricalKeys, p.categoricalValues);
+    writeStringMap(w, p.segmentKeys, p.segmentValues);
+    w.nullableFloat64(p.latencyMs);
+    w.string(p.source);
+    w.string(p.traceId);
+    w.string(p.spanId);
+    this.count++;
   }
 
   /** Appends a row object. */
@@ -136,60 +90,61 @@ export class PredictionBatch {
     });
   }
 
-  /** Row `i` as an object. */
-  get(i: number): Prediction {
-    if (i < 0 || i >= this.length) throw new RangeError(`row ${i} of a batch of ${this.length}`);
-    return {
-      timeMs: this.timeMs[i] as number,
-      model: this.model[i] as string,
-      modelVersion: this.modelVersion[i] as string,
-      predictionId: this.predictionId[i] as string,
-      predictedClass: this.predictedClass[i] as string,
-      predictedValue: this.predictedValue[i] as number | null,
-      classScores: this.scores.toMap(i),
-      numericFeatures: this.numeric.toMap(i),
-      categoricalFeatures: this.categorical.toMap(i),
-      segments: this.segments.toMap(i),
-      latencyMs: this.latencyMs[i] as number | null,
-      source: this.source[i] as PredictionSource,
-      traceId: this.traceId[i] as string,
-      spanId: this.spanId[i] as string,
-    };
-  }
-
-  *[Symbol.iterator](): IterableIterator<Prediction> {
-    for (let i = 0; i < this.length; i++) yield this.get(i);
-  }
-
-  /** The rows in RowBinary, columns as PREDICTION_INSERT_LAYOUT lists them. */
-  toRowBinary(): Buffer {
-    const w = new RowBinaryWriter(this.length * 400 + 64);
-    for (let i = 0; i < this.length; i++) {
-      w.dateTime64Ms(this.timeMs[i] as number);
-      w.string(this.model[i] as string);
-      w.string(this.modelVersion[i] as string);
-      w.string(this.predictionId[i] as string);
-      w.string(this.predictedClass[i] as string);
-      w.nullableFloat64(this.predictedValue[i] as number | null);
-      this.scores.write(w, i);
-      this.numeric.write(w, i);
-      this.categorical.write(w, i);
-      this.segments.write(w, i);
-      w.nullableFloat64(this.latencyMs[i] as number | null);
-      w.string(this.source[i] as string);
-      w.string(this.traceId[i] as string);
-      w.string(this.spanId[i] as string);
-    }
-    return w.bytes();
+  /** The rows so far, columns as PREDICTION_INSERT_LAYOUT lists them (a view, valid until the next push). */
+  bytes(): Buffer {
+    return this.w.bytes();
   }
 }
 
-function writeFloat64(w: RowBinaryWriter, value: number): void {
-  w.float64(value);
+/** A RowBinary Map(String, Float64): the entry count, then each key and value. */
+function writeNumberMap(w: RowBinaryWriter, keys: readonly string[], values: readonly number[]): void {
+  w.varUInt(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    w.string(keys[i] as string);
+    w.float64(values[i] as number);
+  }
 }
 
-function writeString(w: RowBinaryWriter, value: string): void {
-  w.string(value);
+function writeStringMap(w: RowBinaryWriter, keys: readonly string[], values: readonly string[]): void {
+  w.varUInt(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    w.string(keys[i] as string);
+    w.string(values[i] as string);
+  }
+}
+
+/**
+ * Reads rows written by PredictionRows back into objects: for consumers of the acknowledged rows (the
+ * shadow runner) and for tests. Throws RangeError on bytes that are not such rows.
+ */
+export function readPredictionRows(bytes: Uint8Array): Prediction[] {
+  const r = new RowBinaryReader(bytes);
+  const rows: Prediction[] = [];
+  while (!r.done) {
+    rows.push({
+      timeMs: r.dateTime64Ms(),
+      model: r.string(),
+      modelVersion: r.string(),
+      predictionId: r.string(),
+      predictedClass: r.string(),
+      predictedValue: r.nullableFloat64(),
+      classScores: readMap(r, () => r.float64()),
+      numericFeatures: readMap(r, () => r.float64()),
+      categoricalFeatures: readMap(r, () => r.string()),
+      segments: readMap(r, () => r.string()),
+      latencyMs: r.nullableFloat64(),
+      source: r.string() as PredictionSource,
+      traceId: r.string(),
+      spanId: r.string(),
+    });
+  }
+  return rows;
+}
+
+function readMap<V>(r: RowBinaryReader, value: () => V): Map<string, V> {
+  const map = new Map<string, V>();
+  for (let n = r.varUInt(); n > 0; n--) map.set(r.string(), value());
+  return map;
 }
 
 /** The `predictions` table's DDL. `{db}` and the TTL are fixed by the caller from validated config. */
@@ -219,7 +174,7 @@ TTL toDateTime(time) + INTERVAL ${retentionDays} DAY
 SETTINGS ttl_only_drop_parts = 1`;
 }
 
-/** What an insert writes (ingest_time is the server's), in the order `PredictionBatch.toRowBinary` writes it. */
+/** What an insert writes (ingest_time is the server's), in the order `PredictionRows` writes it. */
 export const PREDICTION_INSERT_LAYOUT = insertLayout([
   ["time", "DateTime64(3)"],
   ["model", "String"],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EventReader } from "../../collector/index.js";
 import { Attributes, type AttrValue } from "../../collector/record-sink.js";
-import type { PredictionSource } from "../../store/index.js";
+import { type PredictionSource, readPredictionRows } from "../../store/index.js";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const limits = { maxAttributesPerRecord: 64, maxFutureMs: 3_600_000, maxPastMs: 30 * 86_400_000 };
@@ -30,6 +30,11 @@ function read(
     });
   }
   return reader;
+}
+
+/** The predictions a reader accepted, read back from the rows it wrote. */
+function predictionsOf(reader: EventReader) {
+  return readPredictionRows(reader.predictions.bytes());
 }
 
 const kv = (entries: Record<string, AttrValue>) => {
@@ -63,8 +68,13 @@ describe("EventReader", () => {
       },
     ]);
     expect(reader.rejections).toEqual([]);
-    expect(Object.fromEntries(reader.predictions.get(0).numericFeatures)).toEqual({ a: 2, b: 4, c: 6, d: 8 });
-    expect(Object.fromEntries(reader.predictions.get(1).numericFeatures)).toEqual({ a: 9 });
+    expect(Object.fromEntries(predictionsOf(reader)[0]?.numericFeatures ?? [])).toEqual({
+      a: 2,
+      b: 4,
+      c: 6,
+      d: 8,
+    });
+    expect(Object.fromEntries(predictionsOf(reader)[1]?.numericFeatures ?? [])).toEqual({ a: 9 });
   });
 
   it("reads ml.model.* from the resource, the record's own attributes winning", () => {
@@ -73,11 +83,11 @@ describe("EventReader", () => {
       { resource, attrs: [] },
       { resource, attrs: [["ml.model.name", "from-record"]] },
     ]);
-    expect([reader.predictions.get(0).model, reader.predictions.get(0).modelVersion]).toEqual([
+    expect([predictionsOf(reader)[0]?.model, predictionsOf(reader)[0]?.modelVersion]).toEqual([
       "from-resource",
       "3",
     ]);
-    expect(reader.predictions.get(1).model).toBe("from-record");
+    expect(predictionsOf(reader)[1]?.model).toBe("from-record");
   });
 
   it("generates a prediction id when there is none, and requires one on a label", () => {
@@ -91,7 +101,7 @@ describe("EventReader", () => {
         ],
       },
     ]);
-    expect(reader.predictions.get(0).predictionId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(predictionsOf(reader)[0]?.predictionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(reader.rejections).toEqual([
       { index: 1, reason: "missing_attribute", message: "attribute ml.prediction.id is missing on a label" },
     ]);

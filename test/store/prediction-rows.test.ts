@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { type Prediction, PredictionRows, readPredictionRows } from "../../store/index.js";
+
+const full: Prediction = {
+  timeMs: Date.UTC(2026, 10, 28, 12, 0, 0, 123),
+  model: "fraud",
+  modelVersion: "v2",
+  predictionId: "p-1",
+  predictedClass: "yes",
+  predictedValue: 0.75,
+  classScores: new Map([
+    ["yes", 0.75],
+    ["no", 0.25],
+  ]),
+  numericFeatures: new Map([
+    ["amount", -12.5],
+    ["age", 1e-300],
+  ]),
+  categoricalFeatures: new Map([["city", "Zürich"]]),
+  segments: new Map([["region", "eu"]]),
+  latencyMs: 3.5,
+  source: "otlp-logs",
+  traceId: "0af7651916cd43dd8448eb211c80319c",
+  spanId: "b7ad6b7169203331",
+};
+
+describe("PredictionRows", () => {
+  it("reads back every field written, nulls and non-ASCII text included", () => {
+    const sparse: Prediction = {
+      ...full,
+      timeMs: 0,
+      predictionId: "x".repeat(300), // a length past one varint byte
+      predictedClass: "",
+      predictedValue: null,
+      classScores: new Map(),
+      numericFeatures: new Map(),
+      categoricalFeatures: new Map(),
+      segments: new Map(),
+      latencyMs: null,
+      traceId: "",
+      spanId: "",
+    };
+    const rows = new PredictionRows(1); // grows past its first buffer
+    rows.add(full);
+    rows.add(sparse);
+    expect(rows.length).toBe(2);
+    expect(readPredictionRows(rows.bytes())).toEqual([full, sparse]);
+  });
+
+  it("refuses bytes cut short instead of inventing a row", () => {
+    const rows = new PredictionRows();
+    rows.add(full);
+    const bytes = rows.bytes();
+    expect(() => readPredictionRows(bytes.subarray(0, bytes.length - 3))).toThrow(RangeError);
+  });
+});
