@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   const { generic } = await stages(bodies);
 
   const dir = tempDirectory("modelwatch-bench-");
-  const { child: server, url } = await startServeChild(SERVE_ARGS, { ...process.env, MODELWATCH_DATA_DIR: dir.path });
+  const { child: server, url } = await startServeChild(SERVE_ARGS, {
+    ...process.env,
+    MODELWATCH_DATA_DIR: dir.path,
+  });
   try {
     await send(url, bodies, 2, 3); // warm-up
     let sent = 2 * 3 * RECORDS_PER_BODY;
