@@ -16,6 +16,9 @@ export function projectRoot(dir: string): string {
   return projectRoot(parent);
 }
 
+/** Node's flags for `serve`, as `npm start` and the CLI's shebang give them. */
+const SERVE_NODE_FLAGS = ["--max-semi-space-size=64"];
+
 /**
  * Starts `modelwatch serve` as a child process on a port of the system's choosing (port 0; the port is read
  * back from its start-up line) and waits until it is ready.
@@ -25,7 +28,7 @@ export async function startServeChild(
   env: NodeJS.ProcessEnv,
   cli = CLI,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [cli, "serve", "--http-port", "0", ...args], {
+  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, cli, "serve", "--http-port", "0", ...args], {
     env,
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -154,7 +154,7 @@ export const SETTINGS = [
     flag: "batch-max-records",
     env: "MODELWATCH_BATCH_MAX_RECORDS",
     kind: "int",
-    default: "20000",
+    default: "100000",
     min: 1,
     max: 1_000_000,
     help: "rows per insert at most",

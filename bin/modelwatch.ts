@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The flag (also in package.json's start script): a larger young generation for the event loop's isolate,
+// which under ingest load allocates a request's buffers and objects many times a second; fewer scavenges
+// measured ~10-15 ms less p99 request latency (bench:ingest).
 import { parseArgs } from "node:util";
 import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
 import { StoreError } from "../store/index.js";

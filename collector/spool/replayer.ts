@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { TableName } from "../../store/index.js";
 import { scanFrames } from "./frame.js";
@@ -8,7 +8,12 @@ import type { SealedSegment } from "./segment-log.js";
  * Inserts one table's rows from one segment. The token is the same every time the same rows are replayed,
  * so the store can drop a repeat (a crash between the insert and the segment's deletion).
  */
-export type InsertSegmentRows = (table: TableName, rows: Uint8Array, dedupToken: string) => Promise<void>;
+export type InsertSegmentRows = (
+  table: TableName,
+  /** The table's rows in the segment, frame by frame, in order. */
+  rows: readonly Uint8Array[],
+  dedupToken: string,
+) => Promise<void>;
 
 export interface ReplayOptions {
   /** First wait after a failed insert; doubled (with jitter) up to `maxBackoffMs`. */
@@ -32,6 +37,9 @@ export interface ReplayEvents {
 
 const TABLE_ORDER: readonly TableName[] = ["predictions", "labels"];
 
+/** A read buffer up to this size is kept for the next segment; a larger one (a rare backlog) is not. */
+const MAX_REUSED_READ_BYTES = 128 * 1024 * 1024;
+
 /** Replays sealed segments into the store, oldest first, one at a time, deleting each once it is stored. */
 export class Replayer {
   private readonly queue: SealedSegment[] = [];
@@ -40,6 +48,7 @@ export class Replayer {
   private wake: (() => void) | undefined;
   private emptyWaiters: Array<() => void> = [];
   private inFlightBytes = 0;
+  private readBuffer = Buffer.alloc(0);
 
   constructor(
     private readonly insert: InsertSegmentRows,
@@ -125,7 +134,7 @@ export class Replayer {
 
   private async replay(segment: SealedSegment): Promise<void> {
     const started = performance.now();
-    const bytes = (await readFile(segment.path)).subarray(0, segment.bytes || undefined);
+    const bytes = await this.read(segment);
     const { frames, validBytes } = scanFrames(bytes);
     if (validBytes < bytes.length) this.events.damaged?.(segment, validBytes);
     const records = { predictions: 0, labels: 0 };
@@ -133,10 +142,39 @@ export class Replayer {
       const parts = frames.filter((f) => f.table === table);
       if (parts.length === 0) continue;
       for (const f of parts) records[table] += f.records;
-      await this.insert(table, Buffer.concat(parts.map((f) => f.rows)), `${segment.name}/${table}`);
+      await this.insert(
+        table,
+        parts.map((f) => f.rows),
+        `${segment.name}/${table}`,
+      );
     }
     await unlink(segment.path);
     this.events.replayed?.(segment, records, performance.now() - started);
+  }
+
+  /**
+   * The segment's bytes, in a buffer reused from segment to segment: under load a segment of tens of MB is
+   * read every second, and a new buffer each time kept the garbage collector busy. Valid until the next read.
+   */
+  private async read(segment: SealedSegment): Promise<Buffer> {
+    const file = await open(segment.path, "r");
+    try {
+      const size = segment.bytes || (await file.stat()).size;
+      let into = this.readBuffer;
+      if (into.length < size) {
+        into = Buffer.allocUnsafe(size);
+        if (size <= MAX_REUSED_READ_BYTES) this.readBuffer = into;
+      }
+      let length = 0;
+      while (length < size) {
+        const { bytesRead } = await file.read(into, length, size - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      return into.subarray(0, length);
+    } finally {
+      await file.close();
+    }
   }
 
   /** Waits, unless stopped first; false when stopped. */

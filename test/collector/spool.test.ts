@@ -31,7 +31,7 @@ function storeInsert(into: Store = store) {
   const calls: Array<{ table: string; bytes: number; token: string }> = [];
   const insert: InsertSegmentRows = async (table, rows, token) => {
     await into.insertRows(table, rows, { dedupToken: token });
-    calls.push({ table, bytes: rows.byteLength, token });
+    calls.push({ table, bytes: rows.reduce((sum, r) => sum + r.byteLength, 0), token });
   };
   return { calls, insert };
 }
