@@ -46,7 +46,7 @@ export class DecodePool implements RequestReader {
     return new Promise((resolve, reject) => {
       thread.pending.set(id, { resolve, reject });
       const task: DecodeTask = { id, format, body, receivedAtMs };
-      thread.worker.postMessage(task);
+      thread.worker.postMessage(task, ownsItsBuffer(body) ? [body.buffer as ArrayBuffer] : []);
     });
   }
 
@@ -85,6 +85,19 @@ export class DecodePool implements RequestReader {
     this.options.onThreadExit?.(error);
     this.threads[index] = this.spawn();
   }
+}
+
+/**
+ * Whether the bytes are all of their buffer, which is not Node's shared pool: then the buffer can be moved
+ * to a decode thread rather than copied (a body is typically hundreds of KB, allocated on its own).
+ */
+function ownsItsBuffer(bytes: Uint8Array): boolean {
+  return (
+    bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength &&
+    bytes.buffer.byteLength > Buffer.poolSize &&
+    bytes.buffer instanceof ArrayBuffer
+  );
 }
 
 /**

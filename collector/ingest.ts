@@ -34,6 +34,7 @@ export interface RowWriter {
 
 /** Turns a body into rows: on the event loop, or on decode threads (DecodePool). */
 export interface RequestReader {
+  /** The body is handed over: a reader may move it to another thread, so the caller must not use it after. */
   read(format: RequestFormat, body: Uint8Array, receivedAtMs: number): Promise<ReadResult>;
 }
 

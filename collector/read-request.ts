@@ -62,7 +62,7 @@ export function readRequest(
   receivedAtMs: number,
   limits: MappingLimits,
 ): ReadResult {
-  const reader = new EventReader(SOURCES[format], limits, receivedAtMs);
+  const reader = new EventReader(SOURCES[format], limits, receivedAtMs, body.byteLength);
   let lines: number[] = [];
   let lineErrors: LineError[] = [];
   try {

@@ -48,8 +48,9 @@ export class PredictionRows {
   private readonly w: RowBinaryWriter;
   private count = 0;
 
-  constructor(expectedRows = 64) {
-    this.w = new RowBinaryWriter(expectedRows * 400 + 64);
+  /** `initialBytes`: room to start with; a good guess saves growing (and copying) the buffer. */
+  constructor(initialBytes = 32 * 1024) {
+    this.w = new RowBinaryWriter(initialBytes);
   }
 
   get length(): number {

@@ -40,7 +40,7 @@ describe("PredictionRows", () => {
       traceId: "",
       spanId: "",
     };
-    const rows = new PredictionRows(1); // grows past its first buffer
+    const rows = new PredictionRows(16); // grows past its first buffer
     rows.add(full);
     rows.add(sparse);
     expect(rows.length).toBe(2);
