@@ -1,5 +1,5 @@
 import type { Store } from "../../store/index.js";
-import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams, WINDOW_START_SQL } from "../scope.js";
+import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams } from "../scope.js";
 
 /**
  * What is binned for drift, by key: `n:<feature>` (numeric feature), `c:<feature>` (categorical feature),
@@ -93,10 +93,12 @@ const STRIDE = 4096;
 
 /**
  * Counts per window and bin of every key the bins cover, in one pass over the scope's predictions. Each row
- * yields one number per key it has (key index × STRIDE + bin), so the engine groups plain integers. Bins
- * are arithmetic on literal edges ((x >= e₁) + (x >= e₂) + …): measured 5× faster than looking the edges
- * up per value. Edge literals are numbers this code formats (JavaScript's shortest round-trip form, which
- * the engine parses to the same double); feature names and categorical values are query parameters.
+ * yields one number per key it has, 1 + key index × STRIDE + bin (0 when the row lacks the key), and with
+ * its window's index folded in the engine groups plain 64-bit integers: measured 15% faster than grouping
+ * by window and a Nullable bin. Bins are arithmetic on literal edges ((x >= e₁) + (x >= e₂) + …): measured
+ * 5× faster than looking the edges up per value. Edge literals are numbers this code formats (JavaScript's
+ * shortest round-trip form, which the engine parses to the same double); feature names and categorical
+ * values are query parameters.
  */
 export async function binCounts(
   store: Store,
@@ -109,50 +111,51 @@ export async function binCounts(
   const parts: string[] = [];
   const binOf = (x: string, edges: number[]) =>
     edges.length === 0 ? "0" : edges.map((e) => `(${x} >= ${literal(e)})`).join(" + ");
+  // `code` is 1 + key index × STRIDE + bin, or 0 when `absent`.
+  const part = (absent: string, i: number, bin: string) => `if(${absent}, 0, ${1 + i * STRIDE} + ${bin})`;
   for (const [key, edges] of bins.edges) {
     const i = keys.push(key) - 1;
     if (key === "p:value") {
-      parts.push(
-        `if(isNull(predicted_value), NULL, ${i * STRIDE} + ${binOf("assumeNotNull(predicted_value)", edges)})`,
-      );
+      parts.push(part("isNull(predicted_value)", i, binOf("assumeNotNull(predicted_value)", edges)));
       continue;
     }
     params[`k${i}`] = key.slice(2);
     const at = `indexOf(features_numeric.keys, {k${i}:String})`;
-    parts.push(`if(${at} = 0, NULL, ${i * STRIDE} + ${binOf(`features_numeric.values[${at}]`, edges)})`);
+    parts.push(part(`${at} = 0`, i, binOf(`features_numeric.values[${at}]`, edges)));
   }
   for (const [key, top] of bins.top) {
     const i = keys.push(key) - 1;
     params[`t${i}`] = top;
     if (key === "p:class") {
-      parts.push(
-        `if(predicted_class = '', NULL, ${i * STRIDE} + indexOf({t${i}:Array(String)}, predicted_class))`,
-      );
+      parts.push(part("predicted_class = ''", i, `indexOf({t${i}:Array(String)}, predicted_class)`));
       continue;
     }
     params[`k${i}`] = key.slice(2);
     const at = `indexOf(features_categorical.keys, {k${i}:String})`;
-    parts.push(
-      `if(${at} = 0, NULL, ${i * STRIDE} + indexOf({t${i}:Array(String)}, features_categorical.values[${at}]))`,
-    );
+    parts.push(part(`${at} = 0`, i, `indexOf({t${i}:Array(String)}, features_categorical.values[${at}])`));
   }
   if (parts.length === 0) return [];
-  const rows = await queryRows<{ ws: number; b: number; n: number }>(
+  const codes = 1 + keys.length * STRIDE;
+  const rows = await queryRows<{ k: number; n: number }>(
     store,
-    `SELECT ws, b, count() AS n FROM (
-       SELECT ${WINDOW_START_SQL} AS ws, arrayJoin([${parts.map((p) => `toNullable(toUInt32(${p}))`).join(", ")}]) AS b
+    `SELECT k, count() AS n FROM (
+       SELECT toUInt64(intDiv(toUnixTimestamp64Milli(time) - {from_ms:Int64}, {window_ms:Int64})) * {codes:UInt64}
+         + arrayJoin([${parts.map((p) => `toUInt32(${p})`).join(", ")}]) AS k
        FROM ${store.database}.predictions WHERE ${IN_SCOPE_SQL}
      )
-     WHERE isNotNull(b)
-     GROUP BY ws, b`,
-    params,
+     WHERE k % {codes:UInt64} != 0
+     GROUP BY k`,
+    { ...params, codes },
   );
+  // Windows are aligned to their size, and the scope starts at a window: the index counts from it.
+  const fromMs = Number(params.from_ms);
   return rows.map((r) => {
-    const b = Number(r.b);
+    const k = Number(r.k);
+    const code = (k % codes) - 1;
     return {
-      windowStartMs: Number(r.ws),
-      key: keys[Math.floor(b / STRIDE)] as string,
-      bin: b % STRIDE,
+      windowStartMs: fromMs + Math.floor(k / codes) * windowMs,
+      key: keys[Math.floor(code / STRIDE)] as string,
+      bin: code % STRIDE,
       count: Number(r.n),
     };
   });

@@ -1,6 +1,6 @@
 import type { Store } from "../../store/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
-import { labelledPredictionsSql } from "./labelled.js";
+import { LABELLED_JOIN_SETTINGS, labelledPredictionsSql } from "./labelled.js";
 
 export interface WindowAuc {
   windowStartMs: number;
@@ -31,7 +31,8 @@ export async function windowAuc(
        WHERE has_label = 1 AND label_class != '' AND mapContains(class_scores, {positive:String})
      )
      GROUP BY ws
-     HAVING positives > 0 AND negatives > 0`,
+     HAVING positives > 0 AND negatives > 0
+     ${LABELLED_JOIN_SETTINGS}`,
     { ...scopeParams(scope, windowMs), positive },
   );
   return rows.map((r) => ({

@@ -1,7 +1,7 @@
 import type { Store } from "../../store/index.js";
 import type { RegressionSums } from "../math/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
-import { labelledPredictionsSql } from "./labelled.js";
+import { LABELLED_JOIN_SETTINGS, labelledPredictionsSql } from "./labelled.js";
 
 /**
  * The counts every quality metric of a window is computed from: predictions grouped by window, segment,
@@ -65,7 +65,8 @@ export async function windowCells(
          assumeNotNull(predicted_value) - assumeNotNull(label_value) AS err
        FROM ${labelledPredictionsSql(db, `${segment} AS seg, predicted_class, predicted_value`)}
      )
-     GROUP BY ws, seg, predicted, has_label, actual`,
+     GROUP BY ws, seg, predicted, has_label, actual
+     ${LABELLED_JOIN_SETTINGS}`,
     { ...scopeParams(scope, windowMs), seg: segmentKey ?? "" },
   );
   return rows.map((r) => ({
