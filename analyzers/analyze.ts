@@ -6,6 +6,7 @@ import { metricValues } from "./results.js";
 import { queryRows, type Scope } from "./scope.js";
 import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
+import { labelledJoinSettings } from "./sql/labelled.js";
 import { positiveClass, windowAuc } from "./sql/roc-auc.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
 import { type KeyDistributions, metricRow, windowMetrics } from "./window-metrics.js";
@@ -149,10 +150,11 @@ export class Analyzer {
   private async computeScope(scope: Scope): Promise<MetricRow[]> {
     const { windowMs, segments, thresholds } = this.options;
     const drift = await this.drift(scope);
+    const join = await labelledJoinSettings(this.store, scope, windowMs);
     const rows: MetricRow[] = [];
     for (const segmentKey of [undefined, ...segments]) {
-      const cells = await windowCells(this.store, scope, windowMs, segmentKey);
-      if (segmentKey === undefined) rows.push(...(await this.rocAuc(scope, cells)));
+      const cells = await windowCells(this.store, scope, windowMs, join, segmentKey);
+      if (segmentKey === undefined) rows.push(...(await this.rocAuc(scope, cells, join)));
       const groups = new Map<string, typeof cells>();
       for (const c of cells) {
         const id = `${c.windowStartMs}\u0000${c.segment}`;
@@ -221,7 +223,7 @@ export class Analyzer {
   }
 
   /** ROC AUC rows when the version is a binary classifier (two classes across the scope) with scores. */
-  private async rocAuc(scope: Scope, cells: readonly WindowCell[]): Promise<MetricRow[]> {
+  private async rocAuc(scope: Scope, cells: readonly WindowCell[], join: string): Promise<MetricRow[]> {
     const classes = new Set<string>();
     for (const c of cells) {
       if (c.predicted !== "") classes.add(c.predicted);
@@ -230,7 +232,7 @@ export class Analyzer {
     const positive = positiveClass([...classes]);
     if (positive === undefined) return [];
     const { windowMs, thresholds } = this.options;
-    return (await windowAuc(this.store, scope, windowMs, positive)).map((w) =>
+    return (await windowAuc(this.store, scope, windowMs, positive, join)).map((w) =>
       metricRow(
         {
           model: scope.model,

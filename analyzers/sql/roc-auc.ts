@@ -1,6 +1,6 @@
 import type { Store } from "../../store/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
-import { LABELLED_JOIN_SETTINGS, labelledPredictionsSql } from "./labelled.js";
+import { labelledPredictionsSql } from "./labelled.js";
 
 export interface WindowAuc {
   windowStartMs: number;
@@ -20,6 +20,8 @@ export async function windowAuc(
   scope: Scope,
   windowMs: number,
   positive: string,
+  /** From labelledJoinSettings, for this scope. */
+  joinSettings: string,
 ): Promise<WindowAuc[]> {
   const rows = await queryRows<{ ws: number; auc: number; positives: number; negatives: number }>(
     store,
@@ -32,7 +34,7 @@ export async function windowAuc(
      )
      GROUP BY ws
      HAVING positives > 0 AND negatives > 0
-     ${LABELLED_JOIN_SETTINGS}`,
+     ${joinSettings}`,
     { ...scopeParams(scope, windowMs), positive },
   );
   return rows.map((r) => ({

@@ -1,7 +1,7 @@
 import type { Store } from "../../store/index.js";
 import type { RegressionSums } from "../math/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
-import { LABELLED_JOIN_SETTINGS, labelledPredictionsSql } from "./labelled.js";
+import { labelledPredictionsSql } from "./labelled.js";
 
 /**
  * The counts every quality metric of a window is computed from: predictions grouped by window, segment,
@@ -39,11 +39,15 @@ interface CellRow {
   sum_ape: number;
 }
 
-/** One pass over a scope's predictions joined to their labels; `segmentKey` groups by its value too. */
+/**
+ * One pass over a scope's predictions joined to their labels; `segmentKey` groups by its value too.
+ * `joinSettings`: from labelledJoinSettings, for this scope.
+ */
 export async function windowCells(
   store: Store,
   scope: Scope,
   windowMs: number,
+  joinSettings: string,
   segmentKey?: string,
 ): Promise<WindowCell[]> {
   const db = store.database;
@@ -66,7 +70,7 @@ export async function windowCells(
        FROM ${labelledPredictionsSql(db, `${segment} AS seg, predicted_class, predicted_value`)}
      )
      GROUP BY ws, seg, predicted, has_label, actual
-     ${LABELLED_JOIN_SETTINGS}`,
+     ${joinSettings}`,
     { ...scopeParams(scope, windowMs), seg: segmentKey ?? "" },
   );
   return rows.map((r) => ({
