@@ -20,6 +20,8 @@ export interface Config {
   readTokens: string[];
   /** Ingest requests per second per token (per client address without tokens); 0: unlimited. */
   ingestRatePerSecond: number;
+  /** Ingest request bytes in progress at once (memory bound under any offered load). */
+  maxInflightBytes: number;
   retentionDays: number;
   batch: { maxBatchRecords: number; flushIntervalMs: number };
   analysis: {
@@ -140,6 +142,15 @@ export const SETTINGS = [
     min: 0,
     max: 1_000_000,
     help: "ingest requests per second per token (per client address without tokens); 0: unlimited",
+  },
+  {
+    flag: "max-inflight-mb",
+    env: "MODELWATCH_MAX_INFLIGHT_MB",
+    kind: "int",
+    default: "128",
+    min: 1,
+    max: 65_536,
+    help: "request bytes in progress at once; past it ingest answers 503 without reading the body",
   },
   {
     flag: "retention-days",
@@ -382,6 +393,7 @@ export function parseConfig(
     ingestTokens,
     readTokens: get<string[]>("read-tokens"),
     ingestRatePerSecond: get<number>("ingest-rate-limit"),
+    maxInflightBytes: get<number>("max-inflight-mb") * 1024 * 1024,
     retentionDays,
     batch: {
       maxBatchRecords: get<number>("batch-max-records"),

@@ -142,6 +142,7 @@ export async function startService(
       },
       ingestTokens: config.ingestTokens,
       ratePerSecond: config.ingestRatePerSecond,
+      maxInflightBytes: config.maxInflightBytes,
       retryAfterSeconds: 2,
       onInternalError: internalError,
     }),

@@ -5,6 +5,7 @@ import {
   bearerAuth,
   errorResponse,
   HttpError,
+  inflightLimit,
   rateLimit,
   readBody,
 } from "../../common/index.js";
@@ -20,6 +21,8 @@ export interface CollectorHttpOptions {
   ingestTokens: readonly string[];
   /** Requests per second per ingest token (per client address without tokens); 0: no limit. */
   ratePerSecond: number;
+  /** Request bytes in progress at once, past which requests are answered 503 unread. */
+  maxInflightBytes: number;
   /** Sent as Retry-After when the store cannot take more. */
   retryAfterSeconds: number;
   /** Receives errors that are bugs, not the sender's doing (answered 500). */
@@ -75,6 +78,15 @@ export function collectorRoutes(
       // After the token check: a header that got here carries a valid token.
       options.ingestTokens.length > 0 ? (c.req.header("authorization") ?? "") : clientAddress(c),
     ),
+  );
+
+  app.use(
+    "/v1/*",
+    inflightLimit({
+      maxBytes: options.maxInflightBytes,
+      unknownLengthBytes: options.body.maxBodyBytes,
+      retryAfterSeconds: options.retryAfterSeconds,
+    }),
   );
 
   for (const signal of ["logs", "traces"] as const) {
