@@ -5,14 +5,12 @@
  * sent), p50/p99 request latency at half that rate, the server's peak RSS, and each stage's own rate measured
  * in this process (decode; decode + map + encode; engine insert).
  */
-import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
 import { createRequire } from "node:module";
 import { EventReader } from "../collector/event-reader.js";
 import { decodeLogsRequest } from "../collector/otlp/logs-proto.js";
 import type { RecordSink } from "../collector/record-sink.js";
 import { migrate, Store } from "../store/index.js";
+import { agent, closedLoop, count, openLoop, post, quantile, rssMb, storedAtLeast } from "./load.js";
 import { predictionBodies } from "./otlp-workload.js";
 import { startServeChild } from "./serve-child.js";
 import { tempDirectory } from "./temp.js";
@@ -36,12 +34,12 @@ async function main(): Promise<void> {
     MODELWATCH_DATA_DIR: dir.path,
   });
   try {
-    await send(url, bodies, 2, 3); // warm-up
-    let sent = 2 * 3 * RECORDS_PER_BODY;
+    for (const body of bodies.slice(0, 6)) await post(url, body); // warm-up
+    let sent = 6 * RECORDS_PER_BODY;
     await storedAtLeast(url, sent);
     // Sustained means stored, not merely acknowledged into the spool: the clock runs until the store has
     // every record the load sent.
-    const sustained = await closedLoop(url, bodies, SUSTAIN_SECONDS);
+    const sustained = await closedLoop(url, bodies, RECORDS_PER_BODY, SUSTAIN_SECONDS, CONCURRENCY);
     sent += sustained.records;
     const backlog = await storedAtLeast(url, sent);
     const seconds = (performance.now() - sustained.start) / 1000;
@@ -53,17 +51,22 @@ async function main(): Promise<void> {
     console.log(`ingest_store_lag_after_load: ${Math.round(backlog)} ms`);
     console.log(`ingest_requests: ${sustained.requests} requests`);
     const half = sustained.records / seconds / 2;
-    const paced = await openLoop(url, bodies, half, 10);
-    console.log(`ingest_rate_for_latency: ${Math.round(paced.rate)} records/s`);
-    console.log(`ingest_latency_p50_at_half_rate: ${paced.p50.toFixed(1)} ms`);
-    console.log(`ingest_latency_p99_at_half_rate: ${paced.p99.toFixed(1)} ms`);
+    const paced = await openLoop(url, bodies, RECORDS_PER_BODY, half, 10);
+    console.log(
+      `ingest_rate_for_latency: ${Math.round((paced.started * RECORDS_PER_BODY) / paced.seconds)} records/s`,
+    );
+    console.log(`ingest_latency_p50_at_half_rate: ${quantile(paced.latencies, 0.5).toFixed(1)} ms`);
+    console.log(`ingest_latency_p99_at_half_rate: ${quantile(paced.latencies, 0.99).toFixed(1)} ms`);
     // The issue's bar: p99 at half of 50,000 records/s, whatever this run sustained.
-    const atBar = await openLoop(url, bodies, BAR_RATE / 2, 10);
-    console.log(`ingest_latency_p50_at_${BAR_RATE / 2}: ${atBar.p50.toFixed(1)} ms`);
-    console.log(`ingest_latency_p99_at_${BAR_RATE / 2}: ${atBar.p99.toFixed(1)} ms`);
-    sent += paced.records + atBar.records;
+    const atBar = await openLoop(url, bodies, RECORDS_PER_BODY, BAR_RATE / 2, 10);
+    console.log(`ingest_latency_p50_at_${BAR_RATE / 2}: ${quantile(atBar.latencies, 0.5).toFixed(1)} ms`);
+    console.log(`ingest_latency_p99_at_${BAR_RATE / 2}: ${quantile(atBar.latencies, 0.99).toFixed(1)} ms`);
+    for (const run of [paced, atBar]) {
+      if (run.latencies.length !== run.started) throw new Error("a paced request was not answered 200");
+      sent += run.started * RECORDS_PER_BODY;
+    }
     await storedAtLeast(url, sent);
-    console.log(`server_peak_rss: ${Math.round(peakRssMb(server))} MB`);
+    console.log(`server_peak_rss: ${Math.round(rssMb(server, "VmHWM"))} MB`);
     console.log(`records_sent_acknowledged: ${sent} records`);
     console.log(`records_stored: ${await count(url)} records`);
   } finally {
@@ -131,111 +134,6 @@ async function stages(bodies: Uint8Array[]): Promise<{ generic: number }> {
   await store.close();
   dir.remove();
   return { generic };
-}
-
-/** Keep-alive connections, as an exporter keeps them; node:http costs the load process less than fetch. */
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(url: string, body: Uint8Array): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}/v1/logs`,
-      {
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/x-protobuf", "content-length": body.length },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(RECORDS_PER_BODY)
-            : reject(new Error(`ingest answered ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}
-
-async function send(url: string, bodies: Uint8Array[], concurrency: number, each: number): Promise<void> {
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, w) => {
-      for (let i = 0; i < each; i++) await post(url, bodies[(w + i) % bodies.length] as Uint8Array);
-    }),
-  );
-}
-
-async function closedLoop(url: string, bodies: Uint8Array[], seconds: number) {
-  const end = performance.now() + seconds * 1000;
-  let records = 0;
-  let requests = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async (_, w) => {
-      let i = w;
-      while (performance.now() < end) {
-        const n = await post(url, bodies[i++ % bodies.length] as Uint8Array);
-        records += n;
-        requests++;
-      }
-    }),
-  );
-  return { start, records, requests, rate: records / ((performance.now() - start) / 1000) };
-}
-
-/** Requests started on a fixed schedule whatever the answers, so latency is not hidden by waiting. */
-async function openLoop(url: string, bodies: Uint8Array[], recordsPerSecond: number, seconds: number) {
-  const intervalMs = (RECORDS_PER_BODY / recordsPerSecond) * 1000;
-  const total = Math.floor((seconds * 1000) / intervalMs);
-  const latencies: number[] = [];
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + i * intervalMs;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(
-      (async () => {
-        const t0 = performance.now();
-        await post(url, bodies[i % bodies.length] as Uint8Array);
-        latencies.push(performance.now() - t0);
-      })(),
-    );
-  }
-  await Promise.all(inflight);
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number;
-  return {
-    records: total * RECORDS_PER_BODY,
-    rate: (total * RECORDS_PER_BODY) / ((performance.now() - start) / 1000),
-    p50: q(0.5),
-    p99: q(0.99),
-  };
-}
-
-/** Counts stored predictions, after the service has made what it acknowledged visible (`fresh=1`). */
-async function count(url: string): Promise<number> {
-  const res = await fetch(`${url}/sql?fresh=1`, { method: "POST", body: "SELECT count() FROM predictions" });
-  return Number((await res.text()).trim());
-}
-
-/** Waits (up to 5 minutes) until the store holds `records`; returns how long that took, in ms. */
-async function storedAtLeast(url: string, records: number): Promise<number> {
-  const start = performance.now();
-  while ((await count(url)) < records) {
-    if (performance.now() - start > 300_000) throw new Error(`the store never reached ${records} records`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return performance.now() - start;
-}
-
-function peakRssMb(child: ChildProcess): number {
-  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
 }
 
 main().catch((err) => {
