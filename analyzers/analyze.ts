@@ -11,6 +11,9 @@ import { positiveClass, windowAuc } from "./sql/roc-auc.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
 import { type KeyDistributions, metricRow, windowMetrics } from "./window-metrics.js";
 
+/** Model versions computed at once. */
+const CONCURRENT_VERSIONS = 2;
+
 /** Which windows to (re)compute: event-time bounds and models; all when unset. */
 export interface AnalyzeRequest {
   models?: readonly string[];
@@ -137,13 +140,21 @@ export class Analyzer {
   private async compute(scopes: Scope[], started: number): Promise<AnalysisReport> {
     let windows = 0;
     let rows = 0;
-    for (const scope of scopes) {
-      if (scope.windowStartsMs.length === 0) continue;
-      const computed = await this.withReferenceStatus(scope, await this.computeScope(scope));
-      await this.replace(scope, computed);
-      windows += scope.windowStartsMs.length;
-      rows += computed.length;
-    }
+    const pending = scopes.filter((s) => s.windowStartsMs.length > 0);
+    // Versions are independent: a few at once, so one's single-threaded steps (planning a statement,
+    // the math in Node) overlap another's scans.
+    const worker = async () => {
+      for (let scope = pending.shift(); scope; scope = pending.shift()) {
+        const computed = await this.withReferenceStatus(scope, await this.computeScope(scope));
+        await this.replace(scope, computed);
+        windows += scope.windowStartsMs.length;
+        rows += computed.length;
+      }
+    };
+    // Every worker finishes before the run reports, a failure included: none is left writing behind it.
+    const settled = await Promise.allSettled(Array.from({ length: CONCURRENT_VERSIONS }, worker));
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
     return { versions: scopes.length, windows, rows, durationMs: performance.now() - started };
   }
 
