@@ -1,0 +1,4 @@
+export { type CandidateOutput, type CandidateSpec, parseCandidateSpec } from "./candidate.js";
+export { CandidateError, type CandidateErrorCode } from "./errors.js";
+export { resolveModelFile } from "./model-file.js";
+export { type OpenCandidate, openCandidate } from "./open-candidate.js";

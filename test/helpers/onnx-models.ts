@@ -1,0 +1,100 @@
+import { onnx } from "onnx-proto";
+
+/** A dense layer's weights: `weights[i][j]` from input i to output j, and a bias per output. */
+export interface Dense {
+  weights: number[][];
+  bias: number[];
+}
+
+/**
+ * An ONNX model (opset 13) of dense layers, ReLU between them and softmax at the end: a logistic
+ * regression with one layer, an MLP with more. Input `inputName` is float32 [batch, inputs]; output
+ * `probabilities` is float32 [batch, classes]. The weights are known, so a test computes the expected
+ * outputs by plain arithmetic (see `forward`).
+ */
+export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint8Array {
+  const nodes: onnx.INodeProto[] = [];
+  const initializer: onnx.ITensorProto[] = [];
+  let current = inputName;
+  layers.forEach((layer, l) => {
+    const inputs = layer.weights.length;
+    const outputs = layer.bias.length;
+    initializer.push(
+      tensor(`W${l}`, [inputs, outputs], layer.weights.flat()),
+      tensor(`B${l}`, [outputs], layer.bias),
+    );
+    nodes.push(node("MatMul", [current, `W${l}`], [`mm${l}`]), node("Add", [`mm${l}`, `B${l}`], [`z${l}`]));
+    current = `z${l}`;
+    if (l < layers.length - 1) {
+      nodes.push(node("Relu", [current], [`h${l}`]));
+      current = `h${l}`;
+    }
+  });
+  nodes.push(
+    new onnx.NodeProto({
+      opType: "Softmax",
+      input: [current],
+      output: ["probabilities"],
+      attribute: [
+        new onnx.AttributeProto({ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }),
+      ],
+    }),
+  );
+  const first = layers[0] as Dense;
+  const last = layers[layers.length - 1] as Dense;
+  const graph = new onnx.GraphProto({
+    name: "dense_softmax",
+    node: nodes,
+    initializer,
+    input: [valueInfo(inputName, first.weights.length)],
+    output: [valueInfo("probabilities", last.bias.length)],
+  });
+  const model = new onnx.ModelProto({
+    irVersion: 8,
+    producerName: "modelwatch-tests",
+    opsetImport: [new onnx.OperatorSetIdProto({ domain: "", version: 13 })],
+    graph,
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** The model's output for one input row, computed in double precision. */
+export function forward(layers: Dense[], input: number[]): number[] {
+  let x = input;
+  layers.forEach((layer, l) => {
+    const z = layer.bias.map(
+      (b, j) => b + x.reduce((sum, xi, i) => sum + xi * (layer.weights[i]?.[j] ?? 0), 0),
+    );
+    x = l < layers.length - 1 ? z.map((v) => Math.max(0, v)) : z;
+  });
+  const max = Math.max(...x);
+  const exps = x.map((v) => Math.exp(v - max));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / total);
+}
+
+function node(opType: string, input: string[], output: string[]): onnx.NodeProto {
+  return new onnx.NodeProto({ opType, input, output });
+}
+
+function tensor(name: string, dims: number[], values: number[]): onnx.TensorProto {
+  return new onnx.TensorProto({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: values });
+}
+
+/** float32 [batch, width], the batch dimension symbolic. */
+function valueInfo(name: string, width: number): onnx.ValueInfoProto {
+  return new onnx.ValueInfoProto({
+    name,
+    type: new onnx.TypeProto({
+      tensorType: new onnx.TypeProto.Tensor({
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        shape: new onnx.TensorShapeProto({
+          dim: [
+            new onnx.TensorShapeProto.Dimension({ dimParam: "batch" }),
+            new onnx.TensorShapeProto.Dimension({ dimValue: width }),
+          ],
+        }),
+      }),
+    }),
+  });
+}

@@ -1,0 +1,134 @@
+import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Tensor } from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CandidateSpec,
+  openCandidate,
+  parseCandidateSpec,
+  resolveModelFile,
+} from "../../shadow/index.js";
+import { type Dense, denseSoftmaxModel, forward } from "../helpers/onnx-models.js";
+import { tempDir } from "../helpers/service.js";
+
+const root = tempDir("modelwatch-models-");
+const models = join(root.path, "models");
+const elsewhere = join(root.path, "elsewhere");
+
+/** Logistic regression over 3 features into 2 classes, weights known. */
+const logistic: Dense[] = [
+  {
+    weights: [
+      [0.5, -0.5],
+      [1, 2],
+      [-1, 0.25],
+    ],
+    bias: [0.1, -0.1],
+  },
+];
+
+const spec = (over: Partial<CandidateSpec> = {}): CandidateSpec => ({
+  name: "fraud-v2",
+  shadows: "fraud",
+  file: "logistic.onnx",
+  input: { features: ["amount", "age", "score"] },
+  output: { kind: "probabilities", classes: ["no", "yes"] },
+  ...over,
+});
+
+beforeAll(() => {
+  mkdirSync(join(models, "nested"), { recursive: true });
+  mkdirSync(elsewhere, { recursive: true });
+  writeFileSync(join(models, "logistic.onnx"), denseSoftmaxModel(logistic));
+  writeFileSync(join(models, "nested", "same.onnx"), denseSoftmaxModel(logistic));
+  writeFileSync(join(models, "broken.onnx"), Buffer.from("not a model at all"));
+  writeFileSync(join(elsewhere, "secret.onnx"), denseSoftmaxModel(logistic));
+  symlinkSync(join(elsewhere, "secret.onnx"), join(models, "link-out.onnx"));
+  symlinkSync(join(models, "logistic.onnx"), join(models, "link-in.onnx"));
+});
+afterAll(() => root.remove());
+
+describe("model files", () => {
+  it("are read only from inside the models directory", () => {
+    const real = realpathSync(models); // the answer is the real path (the temp dir may be behind a link)
+    expect(resolveModelFile(models, "logistic.onnx")).toBe(join(real, "logistic.onnx"));
+    expect(resolveModelFile(models, "nested/../nested/same.onnx")).toBe(join(real, "nested", "same.onnx"));
+    expect(resolveModelFile(models, "link-in.onnx")).toBe(join(real, "logistic.onnx"));
+    for (const file of [
+      "../elsewhere/secret.onnx",
+      join(elsewhere, "secret.onnx"),
+      "link-out.onnx",
+      "..",
+      ".",
+    ]) {
+      expect(() => resolveModelFile(models, file), file).toThrow(/outside the models directory/);
+    }
+    expect(() => resolveModelFile(models, "missing.onnx")).toThrow(/does not exist/);
+    expect(() => resolveModelFile(models, "nested")).toThrow(/not a file/);
+  });
+});
+
+describe("a candidate", () => {
+  it("opens when its model fits the spec, and computes what its weights say", async () => {
+    const candidate = await openCandidate(spec(), models);
+    try {
+      expect([candidate.inputName, candidate.outputName]).toEqual(["features", "probabilities"]);
+      const rows = [
+        [1, 2, 3],
+        [0.5, -1, 2],
+      ];
+      const out = await candidate.session.run({
+        features: new Tensor("float32", Float32Array.from(rows.flat()), [2, 3]),
+      });
+      const got = Array.from(out.probabilities?.data as Float32Array);
+      const expected = rows.flatMap((r) => forward(logistic, r));
+      got.forEach((p, i) => expect(p).toBeCloseTo(expected[i] as number, 6));
+    } finally {
+      await candidate.session.release();
+    }
+  });
+
+  it("is refused with what was expected and what the model has", async () => {
+    await expect(openCandidate(spec({ file: "broken.onnx" }), models)).rejects.toThrow(
+      /broken\.onnx is not a model onnxruntime can run/,
+    );
+    await expect(openCandidate(spec({ input: { features: ["amount", "age"] } }), models)).rejects.toThrow(
+      /features should be float32 \[batch, 2\]: 2 features \(amount, age\); found float32 \[batch, 3\]/,
+    );
+    await expect(
+      openCandidate(spec({ output: { kind: "probabilities", classes: ["a", "b", "c"] } }), models),
+    ).rejects.toThrow(/probabilities should be float32 \[batch, 3\].*found float32 \[batch, 2\]/);
+    await expect(openCandidate(spec({ output: { kind: "value" } }), models)).rejects.toThrow(
+      /should be float32 \[batch\] or \[batch, 1\] values, found float32 \[batch, 2\]/,
+    );
+    await expect(
+      openCandidate(spec({ input: { tensor: "x", features: ["amount", "age", "score"] } }), models),
+    ).rejects.toThrow(/no input x; its inputs: features/);
+    await expect(openCandidate(spec({ file: "../elsewhere/secret.onnx" }), models)).rejects.toMatchObject({
+      code: "PATH",
+    });
+  });
+});
+
+describe("a candidate spec", () => {
+  it("is checked field by field", () => {
+    const raw = {
+      name: "fraud-v2",
+      shadows: "fraud",
+      file: "logistic.onnx",
+      input: { features: ["amount"] },
+      output: { kind: "probabilities", classes: ["no", "yes"] },
+    };
+    expect(parseCandidateSpec(raw)).toEqual(raw);
+    const wrong: Array<[unknown, RegExp]> = [
+      [null, /candidate must be an object/],
+      [{ ...raw, name: "a b" }, /field name "a b" is not a plain name/],
+      [{ ...raw, shadows: "" }, /field shadows must be a non-empty string/],
+      [{ ...raw, input: { features: [] } }, /input.features lists no features/],
+      [{ ...raw, input: { features: ["a", "a"] } }, /input.features names a feature twice/],
+      [{ ...raw, output: { kind: "probabilities", classes: ["one"] } }, /output.classes needs at least two/],
+      [{ ...raw, output: { kind: "label" } }, /output.kind "label" is neither/],
+    ];
+    for (const [value, message] of wrong) expect(() => parseCandidateSpec(value)).toThrow(message);
+  });
+});
