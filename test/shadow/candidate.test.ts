@@ -82,7 +82,8 @@ describe("a candidate", () => {
       });
       const got = Array.from(out.probabilities?.data as Float32Array);
       const expected = rows.flatMap((r) => forward(logistic, r));
-      got.forEach((p, i) => expect(p).toBeCloseTo(expected[i] as number, 6));
+      expect(got).toHaveLength(expected.length);
+      for (const [i, p] of got.entries()) expect(p).toBeCloseTo(expected[i] as number, 6);
     } finally {
       await candidate.session.release();
     }
