@@ -18,3 +18,4 @@ export {
   type PredictionSource,
   readPredictionRows,
 } from "./tables/predictions.js";
+export type { ShadowPredictionRecord } from "./tables/shadow-predictions.js";

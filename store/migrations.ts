@@ -4,6 +4,7 @@ import { labelsDdl } from "./tables/labels.js";
 import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
 import { predictionIdsDdl } from "./tables/prediction-ids.js";
 import { predictionsDdl } from "./tables/predictions.js";
+import { shadowPredictionsDdl } from "./tables/shadow-predictions.js";
 
 /** Settings that shape the schema, fixed at start from validated config. */
 export interface SchemaOptions {
@@ -47,6 +48,11 @@ const MIGRATIONS: readonly Migration[] = [
     name: "prediction lookup by id, for late labels",
     statements: (db, o) => [predictionIdsDdl(db, o.retentionDays)],
   },
+  {
+    version: 5,
+    name: "shadow candidates' answers",
+    statements: (db, o) => [shadowPredictionsDdl(db, o.retentionDays)],
+  },
 ];
 
 /** Inserts per table whose tokens are remembered: minutes of spool replays even at the busiest. */
@@ -58,6 +64,7 @@ const RETAINED_TABLES = [
   ["labels", "time"],
   ["metrics", "window_start"],
   ["prediction_ids", "time"],
+  ["shadow_predictions", "time"],
 ] as const;
 
 /**

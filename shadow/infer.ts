@@ -1,0 +1,47 @@
+import { Tensor } from "onnxruntime-node";
+import type { OpenCandidate } from "./open-candidate.js";
+
+/** A candidate's answer for one row. */
+export interface CandidateAnswer {
+  /** The most probable class (the first of equals); empty for a value output. */
+  predictedClass: string;
+  value: number | null;
+  /** Per-class probabilities; empty for a value output. */
+  scores: Record<string, number>;
+}
+
+/**
+ * Runs the candidate on `rows` rows of features (row-major, as many columns as the spec's features) and
+ * reads its output as the spec says. Resolves with one answer per row and the inference's wall time.
+ */
+export async function inferBatch(
+  candidate: OpenCandidate,
+  features: Float32Array,
+  rows: number,
+): Promise<{ answers: CandidateAnswer[]; latencyMs: number }> {
+  const width = candidate.spec.input.features.length;
+  const started = performance.now();
+  const outputs = await candidate.session.run(
+    { [candidate.inputName]: new Tensor("float32", features, [rows, width]) },
+    [candidate.outputName],
+  );
+  const latencyMs = performance.now() - started;
+  const data = outputs[candidate.outputName]?.data as Float32Array;
+  const output = candidate.spec.output;
+  const answers: CandidateAnswer[] = [];
+  for (let r = 0; r < rows; r++) {
+    if (output.kind === "value") {
+      answers.push({ predictedClass: "", value: data[r] as number, scores: {} });
+      continue;
+    }
+    const scores: Record<string, number> = {};
+    let best = 0;
+    for (let c = 0; c < output.classes.length; c++) {
+      const p = data[r * output.classes.length + c] as number;
+      scores[output.classes[c] as string] = p;
+      if (p > (data[r * output.classes.length + best] as number)) best = c;
+    }
+    answers.push({ predictedClass: output.classes[best] as string, value: null, scores });
+  }
+  return { answers, latencyMs };
+}
