@@ -158,7 +158,8 @@ export const SETTINGS = [
     kind: "int",
     default: "90",
     min: 1,
-    max: 36500,
+    // TTLs count in DateTime, which ends in 2106: today's events kept for 100 years would expire at once.
+    max: 3650,
     help: "days of events kept (whole parts dropped)",
   },
   {

@@ -33,7 +33,7 @@ describe("configuration is checked once, at start", () => {
     );
     expect(code).toBe(1);
     expect(stderr).toContain("--http-port / MODELWATCH_HTTP_PORT: 99999 is outside 0 to 65535");
-    expect(stderr).toContain("--retention-days / MODELWATCH_RETENTION_DAYS: 0 is outside 1 to 36500");
+    expect(stderr).toContain("--retention-days / MODELWATCH_RETENTION_DAYS: 0 is outside 1 to 3650");
     expect(stderr).toContain('--database / CLICKHOUSE_DATABASE: "bad-name" must be letters, digits and _');
     expect(stderr).toContain('--clickhouse-url / CLICKHOUSE_URL: "ftp://nowhere" is not an http(s) URL');
     expect(stderr).toContain(
