@@ -1,4 +1,8 @@
-import { onnx } from "onnx-proto";
+/** ONNX models with known weights, for the shadow tests and bench:shadow (built with onnx-proto, a dev dependency). */
+import onnxProto, { type onnx } from "onnx-proto";
+
+// onnx-proto is CommonJS: Node's ESM loader gives its exports as the default export only.
+const proto = onnxProto.onnx;
 
 /** A dense layer's weights: `weights[i][j]` from input i to output j, and a bias per output. */
 export interface Dense {
@@ -31,31 +35,31 @@ export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint
     }
   });
   nodes.push(
-    new onnx.NodeProto({
+    new proto.NodeProto({
       opType: "Softmax",
       input: [current],
       output: ["probabilities"],
       attribute: [
-        new onnx.AttributeProto({ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }),
+        new proto.AttributeProto({ name: "axis", type: proto.AttributeProto.AttributeType.INT, i: 1 }),
       ],
     }),
   );
   const first = layers[0] as Dense;
   const last = layers[layers.length - 1] as Dense;
-  const graph = new onnx.GraphProto({
+  const graph = new proto.GraphProto({
     name: "dense_softmax",
     node: nodes,
     initializer,
     input: [valueInfo(inputName, first.weights.length)],
     output: [valueInfo("probabilities", last.bias.length)],
   });
-  const model = new onnx.ModelProto({
+  const model = new proto.ModelProto({
     irVersion: 8,
     producerName: "modelwatch-tests",
-    opsetImport: [new onnx.OperatorSetIdProto({ domain: "", version: 13 })],
+    opsetImport: [new proto.OperatorSetIdProto({ domain: "", version: 13 })],
     graph,
   });
-  return onnx.ModelProto.encode(model).finish();
+  return proto.ModelProto.encode(model).finish();
 }
 
 /** The model's output for one input row, computed in double precision. */
@@ -74,24 +78,24 @@ export function forward(layers: Dense[], input: number[]): number[] {
 }
 
 function node(opType: string, input: string[], output: string[]): onnx.NodeProto {
-  return new onnx.NodeProto({ opType, input, output });
+  return new proto.NodeProto({ opType, input, output });
 }
 
 function tensor(name: string, dims: number[], values: number[]): onnx.TensorProto {
-  return new onnx.TensorProto({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: values });
+  return new proto.TensorProto({ name, dims, dataType: proto.TensorProto.DataType.FLOAT, floatData: values });
 }
 
 /** float32 [batch, width], the batch dimension symbolic. */
 function valueInfo(name: string, width: number): onnx.ValueInfoProto {
-  return new onnx.ValueInfoProto({
+  return new proto.ValueInfoProto({
     name,
-    type: new onnx.TypeProto({
-      tensorType: new onnx.TypeProto.Tensor({
-        elemType: onnx.TensorProto.DataType.FLOAT,
-        shape: new onnx.TensorShapeProto({
+    type: new proto.TypeProto({
+      tensorType: new proto.TypeProto.Tensor({
+        elemType: proto.TensorProto.DataType.FLOAT,
+        shape: new proto.TensorShapeProto({
           dim: [
-            new onnx.TensorShapeProto.Dimension({ dimParam: "batch" }),
-            new onnx.TensorShapeProto.Dimension({ dimValue: width }),
+            new proto.TensorShapeProto.Dimension({ dimParam: "batch" }),
+            new proto.TensorShapeProto.Dimension({ dimValue: width }),
           ],
         }),
       }),

@@ -27,7 +27,7 @@ interface StoredRow {
 }
 
 /** Rows read, run and written at a time. */
-const BATCH_ROWS = 4096;
+const BATCH_ROWS = 65_536;
 
 /**
  * Runs a candidate on the stored predictions of the model it shadows, in event-time order, and writes its

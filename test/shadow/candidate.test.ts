@@ -2,13 +2,13 @@ import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Dense, denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
 import {
   type CandidateSpec,
   openCandidate,
   parseCandidateSpec,
   resolveModelFile,
 } from "../../shadow/index.js";
-import { type Dense, denseSoftmaxModel, forward } from "../helpers/onnx-models.js";
 import { tempDir } from "../helpers/service.js";
 
 const root = tempDir("modelwatch-models-");

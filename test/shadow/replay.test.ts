@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Dense, denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
 import { type OpenCandidate, openCandidate, replayCandidate } from "../../shadow/index.js";
 import { random, sendLines } from "../helpers/fixtures.js";
-import { type Dense, denseSoftmaxModel, forward } from "../helpers/onnx-models.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
 /** A 2-layer MLP (3 → 4 → 3 classes), weights known. */
