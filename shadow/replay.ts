@@ -1,11 +1,13 @@
-import { type ShadowPredictionRecord, type Store, utcText } from "../store/index.js";
-import { type CandidateAnswer, inferBatch } from "./infer.js";
+import { RowBinaryReader, RowBinaryWriter, type Store, writeShadowPrediction } from "../store/index.js";
+import { inferBatch } from "./infer.js";
 import type { OpenCandidate } from "./open-candidate.js";
 
 export interface ReplayRange {
   /** Event time of the production predictions, epoch ms: [fromMs, toMs). */
   fromMs: number;
   toMs: number;
+  /** Predictions read, run and written at a time, about (pages are whole minutes); default 65,536. */
+  pageRows?: number;
 }
 
 export interface ReplayReport {
@@ -17,93 +19,157 @@ export interface ReplayReport {
   inferenceMs: number;
 }
 
-interface StoredRow {
-  ms: number;
-  model_version: string;
-  prediction_id: string;
-  /** The spec's features in order (0 where missing). */
-  x: number[];
-  complete: number;
+/** One page of stored predictions: those with every feature the candidate needs, features row-major. */
+interface Page {
+  timeMs: number[];
+  versions: string[];
+  ids: string[];
+  features: Float32Array;
+  rows: number;
+  /** Read but lacking a feature. */
+  incomplete: number;
 }
 
-/** Rows read, run and written at a time. */
-const BATCH_ROWS = 65_536;
+const PAGE_ROWS = 65_536;
+const MINUTE_MS = 60_000;
 
 /**
  * Runs a candidate on the stored predictions of the model it shadows, in event-time order, and writes its
  * answers to `shadow_predictions` (a repeated replay replaces them). Predictions lacking a feature the
- * candidate needs are counted, not run. Throws StoreError when the store fails.
+ * candidate needs are counted, not run. Rows move as RowBinary both ways, and the next page is read while
+ * the current one is run and written. Throws StoreError when the store fails.
  */
 export async function replayCandidate(
   store: Store,
   candidate: OpenCandidate,
   range: ReplayRange,
 ): Promise<ReplayReport> {
-  const db = store.database;
-  const { spec } = candidate;
   const report: ReplayReport = { inferred: 0, skipped: { missing_feature: 0 }, inferenceMs: 0 };
-  let after = { ms: range.fromMs - 1, id: "" }; // before every row in range
-  for (;;) {
-    const rs = await store.client.query({
-      query: `SELECT toUnixTimestamp64Milli(time) AS ms, model_version, prediction_id,
-                arrayMap(f -> features_numeric[f], {features:Array(String)}) AS x,
-                arrayAll(f -> mapContains(features_numeric, f), {features:Array(String)}) AS complete
-              FROM ${db}.predictions
-              WHERE model = {model:String}
-                AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
-                AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
-                AND (toUnixTimestamp64Milli(time), prediction_id) > ({after_ms:Int64}, {after_id:String})
-              ORDER BY ms, prediction_id
-              LIMIT {batch:UInt32}`,
-      query_params: {
-        model: spec.shadows,
-        features: spec.input.features,
-        from_ms: range.fromMs,
-        to_ms: range.toMs,
-        after_ms: after.ms,
-        after_id: after.id,
-        batch: BATCH_ROWS,
-      },
-      format: "JSONEachRow",
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-    });
-    const rows = await rs.json<StoredRow>();
-    if (rows.length === 0) return report;
-    const last = rows[rows.length - 1] as StoredRow;
-    after = { ms: Number(last.ms), id: last.prediction_id };
-    const runnable = rows.filter((r) => Number(r.complete) === 1);
-    report.skipped.missing_feature += rows.length - runnable.length;
-    if (runnable.length === 0) continue;
-    const features = Float32Array.from(runnable.flatMap((r) => r.x));
-    const { answers, latencyMs } = await inferBatch(candidate, features, runnable.length);
+  const pages = await pageRanges(store, candidate.spec.shadows, range);
+  let reading = pages[0] ? readPage(store, candidate, pages[0]) : undefined;
+  for (let p = 1; reading; p++) {
+    const page: Page = await reading;
+    const next = pages[p];
+    reading = next ? readPage(store, candidate, next) : undefined; // read ahead while this one runs
+    report.skipped.missing_feature += page.incomplete;
+    if (page.rows === 0) continue;
+    const { answers, latencyMs } = await inferBatch(candidate, page.features, page.rows);
     report.inferenceMs += latencyMs;
-    report.inferred += runnable.length;
-    await store.client.insert({
-      table: `${db}.shadow_predictions`,
-      values: runnable.map((r, i) =>
-        record(spec.name, spec.shadows, r, answers[i] as CandidateAnswer, latencyMs / runnable.length),
-      ),
-      format: "JSONEachRow",
-    });
+    report.inferred += page.rows;
+    const w = new RowBinaryWriter(page.rows * 128);
+    const classes = candidate.spec.output.kind === "probabilities" ? candidate.spec.output.classes : [];
+    for (let i = 0; i < page.rows; i++) {
+      const answer = answers[i];
+      if (!answer) break;
+      writeShadowPrediction(w, {
+        timeMs: page.timeMs[i] as number,
+        model: candidate.spec.shadows,
+        modelVersion: page.versions[i] as string,
+        candidate: candidate.spec.name,
+        predictionId: page.ids[i] as string,
+        candidateClass: answer.predictedClass,
+        candidateValue: answer.value,
+        scoreClasses: classes,
+        scores: classes.map((c) => answer.scores[c] as number),
+        latencyMs: latencyMs / page.rows,
+      });
+    }
+    await store.insertRows("shadow_predictions", w.bytes());
   }
+  return report;
 }
 
-function record(
-  candidate: string,
-  model: string,
-  row: StoredRow,
-  answer: CandidateAnswer,
-  latencyMs: number,
-): ShadowPredictionRecord {
-  return {
-    time: utcText(Number(row.ms)),
-    model,
-    model_version: row.model_version,
-    candidate,
-    prediction_id: row.prediction_id,
-    candidate_class: answer.predictedClass,
-    candidate_value: answer.value,
-    candidate_scores: answer.scores,
-    latency_ms: latencyMs,
+interface PageRange {
+  fromMs: number;
+  toMs: number;
+  /** Rows counted in it when the replay started. */
+  rows: number;
+}
+
+/**
+ * The range cut into pages of whole minutes holding about `pageRows` predictions each (a busier minute is a
+ * page of its own), so each page is read by its time range through the table's order, with no sorting.
+ */
+async function pageRanges(store: Store, model: string, range: ReplayRange): Promise<PageRange[]> {
+  const rs = await store.client.query({
+    query: `SELECT intDiv(toUnixTimestamp64Milli(time), ${MINUTE_MS}) * ${MINUTE_MS} AS minute, count() AS n
+            FROM ${store.database}.predictions
+            WHERE model = {model:String}
+              AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+              AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
+            GROUP BY minute ORDER BY minute`,
+    query_params: { model, from_ms: range.fromMs, to_ms: range.toMs },
+    format: "JSONEachRow",
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const pages: PageRange[] = [];
+  let open: PageRange | undefined;
+  for (const { minute, n } of await rs.json<{ minute: number; n: number }>()) {
+    const from = Math.max(range.fromMs, Number(minute));
+    const to = Math.min(range.toMs, Number(minute) + MINUTE_MS);
+    if (open && open.rows + Number(n) <= (range.pageRows ?? PAGE_ROWS)) {
+      open.toMs = to;
+      open.rows += Number(n);
+    } else {
+      if (open) pages.push(open);
+      open = { fromMs: from, toMs: to, rows: Number(n) };
+    }
+  }
+  if (open) pages.push(open);
+  // Pages meet end to end, so a prediction stored after the count, between two counted minutes, is read too.
+  for (let i = 1; i < pages.length; i++) (pages[i] as PageRange).fromMs = (pages[i - 1] as PageRange).toMs;
+  return pages;
+}
+
+async function readPage(store: Store, candidate: OpenCandidate, range: PageRange): Promise<Page> {
+  const { spec } = candidate;
+  const width = spec.input.features.length;
+  const bytes = await store.queryRowBinary(
+    // Each feature is looked up once: its position in the row's map (0 when absent), then its value there.
+    `SELECT ms, model_version, prediction_id, arrayAll(i -> i > 0, at) AS complete,
+       arrayMap(i -> toFloat32(values[i]), at) AS x
+     FROM (
+       SELECT toUnixTimestamp64Milli(time) AS ms, model_version, prediction_id,
+         features_numeric.values AS values,
+         arrayMap(f -> indexOf(features_numeric.keys, f), {features:Array(String)}) AS at
+       FROM ${store.database}.predictions
+       WHERE model = {model:String}
+         AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
+         AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
+     )`,
+    { model: spec.shadows, features: spec.input.features, from_ms: range.fromMs, to_ms: range.toMs },
+  );
+  const r = new RowBinaryReader(bytes);
+  const page: Page = {
+    timeMs: [],
+    versions: [],
+    ids: [],
+    features: new Float32Array(Math.max(1, range.rows) * width),
+    rows: 0,
+    incomplete: 0,
   };
+  while (!r.done) {
+    const ms = r.int64();
+    const version = r.string();
+    const id = r.string();
+    const complete = r.uint8() === 1;
+    if ((page.rows + 1) * width > page.features.length) {
+      // More rows than counted (stored since): room for them.
+      const grown = new Float32Array(page.features.length * 2);
+      grown.set(page.features);
+      page.features = grown;
+    }
+    // A complete row's features land in place; an incomplete one's are overwritten by the next row.
+    r.float32ArrayInto(page.features, page.rows * width);
+    if (!complete) {
+      page.incomplete++;
+      continue;
+    }
+    page.timeMs.push(ms);
+    page.versions.push(version);
+    page.ids.push(id);
+    page.rows++;
+  }
+  page.features = page.features.subarray(0, page.rows * width);
+  return page;
 }

@@ -7,7 +7,8 @@ export {
 } from "./client.js";
 export { clickhouseCode, StoreError, type StoreErrorCode } from "./errors.js";
 export { migrate, SCHEMA_VERSION, type SchemaOptions } from "./migrations.js";
-export type { TableName } from "./tables/index.js";
+export { RowBinaryReader, RowBinaryWriter } from "./row-binary.js";
+export type { InsertTable, TableName } from "./tables/index.js";
 export { type Label, labelsRowBinary } from "./tables/labels.js";
 export { type MetricRow, metricRecord, utcText } from "./tables/metrics.js";
 export {
@@ -18,4 +19,4 @@ export {
   type PredictionSource,
   readPredictionRows,
 } from "./tables/predictions.js";
-export type { ShadowPredictionRecord } from "./tables/shadow-predictions.js";
+export { type ShadowPrediction, writeShadowPrediction } from "./tables/shadow-predictions.js";

@@ -124,6 +124,24 @@ export class RowBinaryReader {
     return v;
   }
 
+  /** Int64 as a number (exact up to 2^53). */
+  int64(): number {
+    return this.dateTime64Ms();
+  }
+
+  uint8(): number {
+    return this.byte();
+  }
+
+  /** An Array(Float32) of RowBinary, its values copied into `into` from `at`; returns its length. */
+  float32ArrayInto(into: Float32Array, at: number): number {
+    const n = this.varUInt();
+    if (at + n > into.length) throw new RangeError("array longer than the room given for it");
+    for (let i = 0; i < n; i++) into[at + i] = this.view.getFloat32(this.pos + i * 4, true);
+    this.pos += n * 4;
+    return n;
+  }
+
   nullableFloat64(): number | null {
     if (this.byte() === 1) return null;
     return this.float64();

@@ -1,3 +1,6 @@
+import type { RowBinaryWriter } from "../row-binary.js";
+import { insertLayout } from "./insert-layout.js";
+
 /**
  * `shadow_predictions`: what a candidate model answered for a production prediction, beside it by id. Keyed
  * like the predictions (model, time) so a window's comparison reads a range; a candidate run again over the
@@ -24,16 +27,50 @@ TTL toDateTime(time) + INTERVAL ${retentionDays} DAY
 SETTINGS ttl_only_drop_parts = 1`;
 }
 
-/** One candidate answer, as inserted (JSONEachRow; `time` as 'YYYY-MM-DD hh:mm:ss.sss' UTC). */
-export interface ShadowPredictionRecord {
-  time: string;
+/** One candidate answer for one production prediction. */
+export interface ShadowPrediction {
+  /** The production prediction's event time, epoch ms. */
+  timeMs: number;
   model: string;
-  model_version: string;
+  modelVersion: string;
   candidate: string;
-  prediction_id: string;
-  candidate_class: string;
-  candidate_value: number | null;
-  candidate_scores: Record<string, number>;
+  predictionId: string;
+  /** Empty for a value output. */
+  candidateClass: string;
+  candidateValue: number | null;
+  /** Per-class probabilities, in the candidate's class order; empty for a value output. */
+  scoreClasses: readonly string[];
+  scores: ArrayLike<number>;
   /** The batch's inference time shared over its rows. */
-  latency_ms: number;
+  latencyMs: number;
+}
+
+/** What an insert writes (run_time is the server's), in the order `shadowPredictionRows` writes it. */
+export const SHADOW_PREDICTION_INSERT_LAYOUT = insertLayout([
+  ["time", "DateTime64(3)"],
+  ["model", "String"],
+  ["model_version", "String"],
+  ["candidate", "String"],
+  ["prediction_id", "String"],
+  ["candidate_class", "String"],
+  ["candidate_value", "Nullable(Float64)"],
+  ["candidate_scores", "Map(String, Float64)"],
+  ["latency_ms", "Float64"],
+]);
+
+/** Appends one answer in RowBinary, columns as SHADOW_PREDICTION_INSERT_LAYOUT lists them. */
+export function writeShadowPrediction(w: RowBinaryWriter, p: ShadowPrediction): void {
+  w.dateTime64Ms(p.timeMs);
+  w.string(p.model);
+  w.string(p.modelVersion);
+  w.string(p.candidate);
+  w.string(p.predictionId);
+  w.string(p.candidateClass);
+  w.nullableFloat64(p.candidateValue);
+  w.varUInt(p.scoreClasses.length);
+  for (let i = 0; i < p.scoreClasses.length; i++) {
+    w.string(p.scoreClasses[i] as string);
+    w.float64(p.scores[i] as number);
+  }
+  w.float64(p.latencyMs);
 }
