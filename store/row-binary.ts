@@ -60,6 +60,24 @@ export class RowBinaryWriter {
     this.buf[this.pos++] = v;
   }
 
+  /** Map(String, Float64): the entry count, then each key and value. */
+  numberMap(keys: readonly string[], values: ArrayLike<number>): void {
+    this.varUInt(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      this.string(keys[i] as string);
+      this.float64(values[i] as number);
+    }
+  }
+
+  /** Map(String, String). */
+  stringMap(keys: readonly string[], values: readonly string[]): void {
+    this.varUInt(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      this.string(keys[i] as string);
+      this.string(values[i] as string);
+    }
+  }
+
   /** String: its UTF-8 byte length, then the bytes. */
   string(value: string): void {
     const n = value.length;

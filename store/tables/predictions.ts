@@ -65,10 +65,10 @@ export class PredictionRows {
     w.string(p.predictionId);
     w.string(p.predictedClass);
     w.nullableFloat64(p.predictedValue);
-    writeNumberMap(w, p.scoreKeys, p.scoreValues);
-    writeNumberMap(w, p.numericKeys, p.numericValues);
-    writeStringMap(w, p.categoricalKeys, p.categoricalValues);
-    writeStringMap(w, p.segmentKeys, p.segmentValues);
+    w.numberMap(p.scoreKeys, p.scoreValues);
+    w.numberMap(p.numericKeys, p.numericValues);
+    w.stringMap(p.categoricalKeys, p.categoricalValues);
+    w.stringMap(p.segmentKeys, p.segmentValues);
     w.nullableFloat64(p.latencyMs);
     w.string(p.source);
     w.string(p.traceId);
@@ -94,23 +94,6 @@ export class PredictionRows {
   /** The rows so far, columns as PREDICTION_INSERT_LAYOUT lists them (a view, valid until the next push). */
   bytes(): Buffer {
     return this.w.bytes();
-  }
-}
-
-/** A RowBinary Map(String, Float64): the entry count, then each key and value. */
-function writeNumberMap(w: RowBinaryWriter, keys: readonly string[], values: readonly number[]): void {
-  w.varUInt(keys.length);
-  for (let i = 0; i < keys.length; i++) {
-    w.string(keys[i] as string);
-    w.float64(values[i] as number);
-  }
-}
-
-function writeStringMap(w: RowBinaryWriter, keys: readonly string[], values: readonly string[]): void {
-  w.varUInt(keys.length);
-  for (let i = 0; i < keys.length; i++) {
-    w.string(keys[i] as string);
-    w.string(values[i] as string);
   }
 }
 

@@ -67,10 +67,6 @@ export function writeShadowPrediction(w: RowBinaryWriter, p: ShadowPrediction): 
   w.string(p.predictionId);
   w.string(p.candidateClass);
   w.nullableFloat64(p.candidateValue);
-  w.varUInt(p.scoreClasses.length);
-  for (let i = 0; i < p.scoreClasses.length; i++) {
-    w.string(p.scoreClasses[i] as string);
-    w.float64(p.scores[i] as number);
-  }
+  w.numberMap(p.scoreClasses, p.scores);
   w.float64(p.latencyMs);
 }
