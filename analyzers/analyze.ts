@@ -1,3 +1,4 @@
+import type { ClickHouseSettings } from "@clickhouse/client";
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
 import { referenceBand, statusOf } from "./math/index.js";
 import { type AnalysisOptions, configKey } from "./options.js";
@@ -234,7 +235,11 @@ export class Analyzer {
   }
 
   /** ROC AUC rows when the version is a binary classifier (two classes across the scope) with scores. */
-  private async rocAuc(scope: Scope, cells: readonly WindowCell[], join: string): Promise<MetricRow[]> {
+  private async rocAuc(
+    scope: Scope,
+    cells: readonly WindowCell[],
+    join: ClickHouseSettings,
+  ): Promise<MetricRow[]> {
     const classes = new Set<string>();
     for (const c of cells) {
       if (c.predicted !== "") classes.add(c.predicted);

@@ -1,3 +1,4 @@
+import type { ClickHouseSettings } from "@clickhouse/client";
 import type { Store } from "../store/index.js";
 
 /** The windows of one model version that a run (re)computes, by start time (epoch ms, ascending). */
@@ -38,12 +39,17 @@ export function scopeParams(scope: Scope, windowMs: number): Record<string, unkn
 }
 
 /** Rows of a query as JSONEachRow, 64-bit integers as numbers (counts and epoch ms stay below 2^53). */
-export async function queryRows<T>(store: Store, sql: string, params: Record<string, unknown>): Promise<T[]> {
+export async function queryRows<T>(
+  store: Store,
+  sql: string,
+  params: Record<string, unknown>,
+  settings: ClickHouseSettings = {},
+): Promise<T[]> {
   const rs = await store.client.query({
     query: sql,
     query_params: params,
     format: "JSONEachRow",
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    clickhouse_settings: { ...settings, output_format_json_quote_64bit_integers: 0 },
   });
   return rs.json<T>();
 }

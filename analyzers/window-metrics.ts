@@ -3,6 +3,7 @@ import {
   classificationMetrics,
   compareDistributions,
   type Divergences,
+  emptyRegressionSums,
   regressionMetrics,
   statusOf,
   type ThresholdRule,
@@ -153,14 +154,7 @@ function pushDivergences(
 }
 
 function mergeRegression(cells: readonly WindowCell[]): WindowCell["regression"] {
-  const r = {
-    n: 0,
-    sumError: 0,
-    sumAbsError: 0,
-    sumSquaredError: 0,
-    nonZeroTargets: 0,
-    sumAbsPercentError: 0,
-  };
+  const r = emptyRegressionSums();
   for (const c of cells) {
     r.n += c.regression.n;
     r.sumError += c.regression.sumError;

@@ -1,6 +1,7 @@
 export { bearerAuth } from "./bearer-auth.js";
 export { errorResponse, HttpError } from "./http-error.js";
 export { type InflightLimitOptions, inflightLimit } from "./inflight-limit.js";
+export { megabytes } from "./megabytes.js";
 export { type RateLimitOptions, rateLimit } from "./rate-limit.js";
 export { type BodyLimits, readBody } from "./read-body.js";
 export { within } from "./within.js";

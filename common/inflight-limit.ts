@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { HttpError } from "./http-error.js";
+import { megabytes } from "./megabytes.js";
 
 export interface InflightLimitOptions {
   /** Request bytes (as sent) being read, decoded and written at once, past which requests are refused. */
@@ -24,7 +25,7 @@ export function inflightLimit(options: InflightLimitOptions): MiddlewareHandler 
       throw new HttpError(
         503,
         "overloaded",
-        `the service is busy with ${mb(inflight)} MB of requests (bound ${mb(options.maxBytes)} MB); retry in ${options.retryAfterSeconds} s`,
+        `the service is busy with ${megabytes(inflight)} MB of requests (bound ${megabytes(options.maxBytes)} MB); retry in ${options.retryAfterSeconds} s`,
         options.retryAfterSeconds,
         true, // the body is left unread
       );
@@ -36,8 +37,4 @@ export function inflightLimit(options: InflightLimitOptions): MiddlewareHandler 
       inflight -= bytes;
     }
   };
-}
-
-function mb(bytes: number): string {
-  return (bytes / 1048576).toFixed(1);
 }

@@ -6,9 +6,11 @@ export interface CandidateAnswer {
   /** The most probable class (the first of equals); empty for a value output. */
   predictedClass: string;
   value: number | null;
-  /** Per-class probabilities; empty for a value output. */
-  scores: Record<string, number>;
+  /** Probabilities in the order of the spec's classes; empty for a value output. */
+  scores: ArrayLike<number>;
 }
+
+const NO_SCORES = new Float32Array(0);
 
 /**
  * Runs the candidate on `rows` rows of features (row-major, as many columns as the spec's features) and
@@ -31,16 +33,12 @@ export async function inferBatch(
   const answers: CandidateAnswer[] = [];
   for (let r = 0; r < rows; r++) {
     if (output.kind === "value") {
-      answers.push({ predictedClass: "", value: data[r] as number, scores: {} });
+      answers.push({ predictedClass: "", value: data[r] as number, scores: NO_SCORES });
       continue;
     }
-    const scores: Record<string, number> = {};
+    const scores = data.subarray(r * output.classes.length, (r + 1) * output.classes.length);
     let best = 0;
-    for (let c = 0; c < output.classes.length; c++) {
-      const p = data[r * output.classes.length + c] as number;
-      scores[output.classes[c] as string] = p;
-      if (p > (data[r * output.classes.length + best] as number)) best = c;
-    }
+    for (let c = 1; c < scores.length; c++) if ((scores[c] as number) > (scores[best] as number)) best = c;
     answers.push({ predictedClass: output.classes[best] as string, value: null, scores });
   }
   return { answers, latencyMs };

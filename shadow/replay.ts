@@ -70,7 +70,7 @@ export async function replayCandidate(
         candidateClass: answer.predictedClass,
         candidateValue: answer.value,
         scoreClasses: classes,
-        scores: classes.map((c) => answer.scores[c] as number),
+        scores: answer.scores,
         latencyMs: latencyMs / page.rows,
       });
     }

@@ -13,5 +13,10 @@ export {
   SMOOTHING_EPSILON,
   smoothedDistribution,
 } from "./divergence.js";
-export { type RegressionMetrics, type RegressionSums, regressionMetrics } from "./regression.js";
+export {
+  emptyRegressionSums,
+  type RegressionMetrics,
+  type RegressionSums,
+  regressionMetrics,
+} from "./regression.js";
 export { type Band, referenceBand, type Status, statusOf, type ThresholdRule } from "./thresholds.js";

@@ -10,6 +10,11 @@ export interface RegressionSums {
   sumAbsPercentError: number;
 }
 
+/** Sums over nothing, to add to. */
+export function emptyRegressionSums(): RegressionSums {
+  return { n: 0, sumError: 0, sumAbsError: 0, sumSquaredError: 0, nonZeroTargets: 0, sumAbsPercentError: 0 };
+}
+
 export interface RegressionMetrics {
   mae: number;
   rmse: number;

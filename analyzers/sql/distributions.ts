@@ -160,7 +160,7 @@ export async function binCounts(
     { ...params, codes },
   );
   // Windows are aligned to their size, and the scope starts at a window: the index counts from it.
-  const fromMs = Number(params.from_ms);
+  const fromMs = scope.windowStartsMs[0] ?? 0;
   return rows.map((r) => {
     const k = Number(r.k);
     const code = (k % codes) - 1;

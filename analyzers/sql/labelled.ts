@@ -1,21 +1,19 @@
+import type { ClickHouseSettings } from "@clickhouse/client";
 import type { Store } from "../../store/index.js";
 import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams, WINDOW_START_SQL } from "../scope.js";
 
 /**
- * A scope's predictions (with `ws`, their window, and the columns asked for) left-joined to their labels:
- * `has_label` 1 or 0, `label_class`, `label_value`. A label corrected later wins (FINAL: the table's
- * ReplacingMergeTree keeps the newest ingest time). Measured on 3.3 million predictions: FINAL 1.1–1.4 s,
- * argMax grouped by id 1.9 s, either restricted to the scope's ids by an IN set 3.5 s (an hour's scope
- * gains 70 ms from the set, a day's loses 2 s: not worth a second code path).
- */
-/**
- * How a query built on labelledPredictionsSql joins, as its SETTINGS clause: the hash table is built from
+ * How a query built on labelledPredictionsSql joins, as settings for it: the hash table is built from
  * the smaller side, counted first (a scope's predictions by its time range, the model's labels). The
  * planner's own choice went wrong both ways: for a day of 3.3 million predictions it hashed them instead
  * of the model's 1.7 million labels (2.4–4.1 s against 1.25 s), and hashing the labels for an hour's scope
  * is slower than hashing the hour.
  */
-export async function labelledJoinSettings(store: Store, scope: Scope, windowMs: number): Promise<string> {
+export async function labelledJoinSettings(
+  store: Store,
+  scope: Scope,
+  windowMs: number,
+): Promise<ClickHouseSettings> {
   const db = store.database;
   const [sides] = await queryRows<{ predictions: number; labels: number }>(
     store,
@@ -28,9 +26,16 @@ export async function labelledJoinSettings(store: Store, scope: Scope, windowMs:
   );
   // 'true' swaps the sides, hashing the predictions (the left side); 'false' hashes the labels.
   const hashPredictions = Number(sides?.predictions ?? 0) < Number(sides?.labels ?? 0);
-  return `SETTINGS query_plan_join_swap_table = '${hashPredictions}'`;
+  return { query_plan_join_swap_table: hashPredictions ? "true" : "false" };
 }
 
+/**
+ * A scope's predictions (with `ws`, their window, and the columns asked for) left-joined to their labels:
+ * `has_label` 1 or 0, `label_class`, `label_value`. A label corrected later wins (FINAL: the table's
+ * ReplacingMergeTree keeps the newest ingest time). Measured on 3.3 million predictions: FINAL 1.1–1.4 s,
+ * argMax grouped by id 1.9 s, either restricted to the scope's ids by an IN set 3.5 s (an hour's scope
+ * gains 70 ms from the set, a day's loses 2 s: not worth a second code path).
+ */
 export function labelledPredictionsSql(db: string, columns: string): string {
   return `(
       SELECT ${WINDOW_START_SQL} AS ws, prediction_id, ${columns}

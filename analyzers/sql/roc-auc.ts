@@ -1,3 +1,4 @@
+import type { ClickHouseSettings } from "@clickhouse/client";
 import type { Store } from "../../store/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
 import { labelledPredictionsSql } from "./labelled.js";
@@ -21,7 +22,7 @@ export async function windowAuc(
   windowMs: number,
   positive: string,
   /** From labelledJoinSettings, for this scope. */
-  joinSettings: string,
+  joinSettings: ClickHouseSettings,
 ): Promise<WindowAuc[]> {
   const rows = await queryRows<{ ws: number; auc: number; positives: number; negatives: number }>(
     store,
@@ -33,9 +34,9 @@ export async function windowAuc(
        WHERE has_label = 1 AND label_class != '' AND mapContains(class_scores, {positive:String})
      )
      GROUP BY ws
-     HAVING positives > 0 AND negatives > 0
-     ${joinSettings}`,
+     HAVING positives > 0 AND negatives > 0`,
     { ...scopeParams(scope, windowMs), positive },
+    joinSettings,
   );
   return rows.map((r) => ({
     windowStartMs: Number(r.ws),

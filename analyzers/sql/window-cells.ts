@@ -1,3 +1,4 @@
+import type { ClickHouseSettings } from "@clickhouse/client";
 import type { Store } from "../../store/index.js";
 import type { RegressionSums } from "../math/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
@@ -47,7 +48,7 @@ export async function windowCells(
   store: Store,
   scope: Scope,
   windowMs: number,
-  joinSettings: string,
+  joinSettings: ClickHouseSettings,
   segmentKey?: string,
 ): Promise<WindowCell[]> {
   const db = store.database;
@@ -69,9 +70,9 @@ export async function windowCells(
          assumeNotNull(predicted_value) - assumeNotNull(label_value) AS err
        FROM ${labelledPredictionsSql(db, `${segment} AS seg, predicted_class, predicted_value`)}
      )
-     GROUP BY ws, seg, predicted, has_label, actual
-     ${joinSettings}`,
+     GROUP BY ws, seg, predicted, has_label, actual`,
     { ...scopeParams(scope, windowMs), seg: segmentKey ?? "" },
+    joinSettings,
   );
   return rows.map((r) => ({
     windowStartMs: Number(r.ws),

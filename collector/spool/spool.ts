@@ -1,3 +1,4 @@
+import { megabytes } from "../../common/index.js";
 import { FRAME_HEADER_BYTES, type Frame } from "./frame.js";
 import { type InsertSegmentRows, type ReplayEvents, Replayer, type ReplayOptions } from "./replayer.js";
 import { SegmentLog } from "./segment-log.js";
@@ -72,7 +73,7 @@ export class Spool {
       return {
         ok: false,
         reason: "overloaded",
-        message: `the spool holds ${mb(this.bytes)} MB waiting for the store (bound ${mb(this.options.maxBytes)} MB)`,
+        message: `the spool holds ${megabytes(this.bytes)} MB waiting for the store (bound ${megabytes(this.options.maxBytes)} MB)`,
       };
     }
     try {
@@ -134,8 +135,4 @@ export class Spool {
     this.lastSealAt = performance.now();
     return this.log.seal();
   }
-}
-
-function mb(bytes: number): string {
-  return (bytes / 1048576).toFixed(1);
 }

@@ -1,20 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { generateFixture, HOUR_MS, ndjsonLines, sendLines } from "../helpers/fixtures.js";
+import { HOUR_MS, ndjsonLines, sendLines, steadyFixture } from "../helpers/fixtures.js";
 import { startTestService, tempDir } from "../helpers/service.js";
 
 const dir = tempDir();
 afterAll(() => dir.remove());
 
 const START = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 3 * HOUR_MS;
-const fixture = generateFixture({
-  startMs: START,
-  hours: 2,
-  perHour: 30,
-  priorShiftHour: 99,
-  ageShiftHour: 99,
-  labelRate: 0.8,
-  seed: 11,
-});
+const fixture = steadyFixture(START, 11);
 
 describe("the analyzer schedule inside serve", () => {
   it("runs at start and exports the newest window's values on /metrics", { timeout: 60_000 }, async () => {

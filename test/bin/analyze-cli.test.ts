@@ -1,21 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { runCli, startServe, stop } from "../helpers/cli.js";
-import { generateFixture, HOUR_MS, ndjsonLines, sendLines } from "../helpers/fixtures.js";
+import { HOUR_MS, ndjsonLines, sendLines, steadyFixture } from "../helpers/fixtures.js";
 import { tempDir } from "../helpers/service.js";
 
 const dir = tempDir();
 afterAll(() => dir.remove());
 
 const START = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 5 * HOUR_MS;
-const fixture = generateFixture({
-  startMs: START,
-  hours: 2,
-  perHour: 30,
-  priorShiftHour: 99,
-  ageShiftHour: 99,
-  labelRate: 0.8,
-  seed: 3,
-});
+const fixture = steadyFixture(START, 3);
 
 /** Accuracy of the churn model in hour `h`, from the events sent. */
 function accuracy(h: number): number {

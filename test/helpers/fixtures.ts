@@ -43,6 +43,19 @@ export interface FixtureOptions {
   seed: number;
 }
 
+/** Two steady hours from `startMs` (30 predictions an hour, no shift, 80% labelled): for the CLI and schedule tests. */
+export function steadyFixture(startMs: number, seed: number): ReturnType<typeof generateFixture> {
+  return generateFixture({
+    startMs,
+    hours: 2,
+    perHour: 30,
+    priorShiftHour: 99,
+    ageShiftHour: 99,
+    labelRate: 0.8,
+    seed,
+  });
+}
+
 /** mulberry32: a small, well-mixed 32-bit PRNG. */
 export function random(seed: number): () => number {
   let a = seed >>> 0;

@@ -1,16 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { type RegressionSums, regressionMetrics } from "../../../analyzers/math/index.js";
+import {
+  emptyRegressionSums,
+  type RegressionSums,
+  regressionMetrics,
+} from "../../../analyzers/math/index.js";
 
 /** The sums the SQL gathers, here over (prediction, actual) pairs written out in the test. */
 function sumsOf(pairs: readonly (readonly [prediction: number, actual: number])[]): RegressionSums {
-  const s = {
-    n: 0,
-    sumError: 0,
-    sumAbsError: 0,
-    sumSquaredError: 0,
-    nonZeroTargets: 0,
-    sumAbsPercentError: 0,
-  };
+  const s = emptyRegressionSums();
   for (const [prediction, actual] of pairs) {
     const error = prediction - actual;
     s.n += 1;
