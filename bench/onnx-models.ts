@@ -17,6 +17,18 @@ export interface Dense {
  * outputs by plain arithmetic (see `forward`).
  */
 export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint8Array {
+  return denseModel(layers, inputName, "probabilities");
+}
+
+/**
+ * The same dense layers ending in a value instead of softmax (a regression model): output `value`, float32
+ * [batch, 1]; the last layer has one output. Expected outputs: `forwardValue`.
+ */
+export function denseValueModel(layers: Dense[], inputName = "features"): Uint8Array {
+  return denseModel(layers, inputName, "value");
+}
+
+function denseModel(layers: Dense[], inputName: string, head: "probabilities" | "value"): Uint8Array {
   const nodes: onnx.INodeProto[] = [];
   const initializer: onnx.ITensorProto[] = [];
   let current = inputName;
@@ -35,14 +47,16 @@ export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint
     }
   });
   nodes.push(
-    new proto.NodeProto({
-      opType: "Softmax",
-      input: [current],
-      output: ["probabilities"],
-      attribute: [
-        new proto.AttributeProto({ name: "axis", type: proto.AttributeProto.AttributeType.INT, i: 1 }),
-      ],
-    }),
+    head === "value"
+      ? node("Identity", [current], ["value"])
+      : new proto.NodeProto({
+          opType: "Softmax",
+          input: [current],
+          output: ["probabilities"],
+          attribute: [
+            new proto.AttributeProto({ name: "axis", type: proto.AttributeProto.AttributeType.INT, i: 1 }),
+          ],
+        }),
   );
   const first = layers[0] as Dense;
   const last = layers[layers.length - 1] as Dense;
@@ -51,7 +65,7 @@ export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint
     node: nodes,
     initializer,
     input: [valueInfo(inputName, first.weights.length)],
-    output: [valueInfo("probabilities", last.bias.length)],
+    output: [valueInfo(head, last.bias.length)],
   });
   const model = new proto.ModelProto({
     irVersion: 8,
@@ -62,8 +76,22 @@ export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint
   return proto.ModelProto.encode(model).finish();
 }
 
-/** The model's output for one input row, computed in double precision. */
+/** The softmax model's output for one input row, computed in double precision. */
 export function forward(layers: Dense[], input: number[]): number[] {
+  const x = logits(layers, input);
+  const max = Math.max(...x);
+  const exps = x.map((v) => Math.exp(v - max));
+  const total = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / total);
+}
+
+/** The value model's output for one input row, computed in double precision. */
+export function forwardValue(layers: Dense[], input: number[]): number {
+  return logits(layers, input)[0] as number;
+}
+
+/** The last layer's outputs before any softmax. */
+function logits(layers: Dense[], input: number[]): number[] {
   let x = input;
   layers.forEach((layer, l) => {
     const z = layer.bias.map(
@@ -71,10 +99,7 @@ export function forward(layers: Dense[], input: number[]): number[] {
     );
     x = l < layers.length - 1 ? z.map((v) => Math.max(0, v)) : z;
   });
-  const max = Math.max(...x);
-  const exps = x.map((v) => Math.exp(v - max));
-  const total = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / total);
+  return x;
 }
 
 function node(opType: string, input: string[], output: string[]): onnx.NodeProto {

@@ -6,7 +6,7 @@ import {
   type StoredMetric,
   storedMetrics,
 } from "../analyzers/index.js";
-import { CliError, localFetch, serviceAnswers, withOwnStore } from "./cli-support.js";
+import { CliError, localFetch, serviceAnswers, textTable, withOwnStore } from "./cli-support.js";
 import { type Config, localUrl } from "./config.js";
 
 /**
@@ -105,12 +105,6 @@ export function summaryTable(report: AnalysisReport, metrics: readonly StoredMet
       worst,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
-  const row = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join("  ")
-      .trimEnd();
   const footer = `${report.windows} window(s) of ${report.versions} model version(s) computed in ${Math.round(report.durationMs)} ms; ${report.rows} metric rows`;
-  return `${[row(header), ...lines.map(row)].join("\n")}\n${footer}\n`;
+  return `${textTable(header, lines)}${footer}\n`;
 }

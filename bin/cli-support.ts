@@ -87,3 +87,14 @@ export async function withOwnStore<T>(
     await store.close();
   }
 }
+
+/** Rows as aligned text columns under a header, one line each. */
+export function textTable(header: readonly string[], lines: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+  const row = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join("  ")
+      .trimEnd();
+  return `${[row(header), ...lines.map(row)].join("\n")}\n`;
+}

@@ -7,6 +7,7 @@ import {
   type ReferenceChoice,
   type Thresholds,
 } from "../analyzers/index.js";
+import { type CandidateSpec, parseCandidateSpec } from "../shadow/index.js";
 
 /** Every setting of `modelwatch serve`, parsed and validated once at start. */
 export interface Config {
@@ -32,6 +33,14 @@ export interface Config {
     segments: string[];
     categoricalTopN: number;
     thresholds: Thresholds;
+  };
+  shadow: {
+    modelsDir: string;
+    /** From the shadow config file: registered at every start. */
+    candidates: CandidateSpec[];
+    queueRecords: number;
+    batchRows: number;
+    batchDelayMs: number;
   };
   /** Worker threads that decode request bodies; 0 decodes on the event loop. */
   decodeThreads: number;
@@ -286,6 +295,46 @@ export const SETTINGS = [
     help: "JSON file of metric → {warn, alert: {min, max}, referenceK}, replacing those metrics' defaults",
   },
   {
+    flag: "models-dir",
+    env: "MODELWATCH_MODELS_DIR",
+    kind: "string",
+    default: "./models",
+    help: "the only directory shadow candidates' ONNX files are read from",
+  },
+  {
+    flag: "shadow-config",
+    env: "MODELWATCH_SHADOW_CONFIG",
+    kind: "string",
+    help: 'JSON file {"candidates": [spec, …]}: shadow candidates registered at every start',
+  },
+  {
+    flag: "shadow-queue-records",
+    env: "MODELWATCH_SHADOW_QUEUE_RECORDS",
+    kind: "int",
+    default: "100000",
+    min: 1,
+    max: 10_000_000,
+    help: "predictions waiting for the shadow candidates at most; past it they are dropped (counted)",
+  },
+  {
+    flag: "shadow-batch-rows",
+    env: "MODELWATCH_SHADOW_BATCH_ROWS",
+    kind: "int",
+    default: "512",
+    min: 1,
+    max: 65_536,
+    help: "predictions per shadow inference batch at most",
+  },
+  {
+    flag: "shadow-batch-delay-ms",
+    env: "MODELWATCH_SHADOW_BATCH_DELAY_MS",
+    kind: "int",
+    default: "100",
+    min: 1,
+    max: 60_000,
+    help: "how long a partly filled shadow batch waits for more predictions",
+  },
+  {
     flag: "categorical-top",
     env: "MODELWATCH_CATEGORICAL_TOP",
     kind: "int",
@@ -373,6 +422,9 @@ export function parseConfig(
   const thresholds = readThresholds(values.get("thresholds-file") as string | undefined, cwd);
   if (Array.isArray(thresholds))
     problems.push(...thresholds.map((p) => `--thresholds-file / MODELWATCH_THRESHOLDS_FILE: ${p}`));
+  const shadowCandidates = readShadowConfig(values.get("shadow-config") as string | undefined, cwd);
+  if (typeof shadowCandidates === "string")
+    problems.push(`--shadow-config / MODELWATCH_SHADOW_CONFIG: ${shadowCandidates}`);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T>(flag: SettingFlag) => values.get(flag) as T;
@@ -401,6 +453,13 @@ export function parseConfig(
       flushIntervalMs: get<number>("batch-flush-interval-ms"),
     },
     decodeThreads: get<number>("decode-threads"),
+    shadow: {
+      modelsDir: absolute(get<string>("models-dir")),
+      candidates: shadowCandidates as CandidateSpec[],
+      queueRecords: get<number>("shadow-queue-records"),
+      batchRows: get<number>("shadow-batch-rows"),
+      batchDelayMs: get<number>("shadow-batch-delay-ms"),
+    },
     analysis: {
       intervalMs: get<number>("analyze-interval-minutes") * 60_000,
       windowMs: get<number>("window-minutes") * 60_000,
@@ -456,6 +515,30 @@ function readThresholds(path: string | undefined, cwd: string): Thresholds | str
   } catch (err) {
     return [`${path} is not JSON: ${(err as Error).message}`];
   }
+}
+
+/** The candidates of the shadow config file (none without one), or what is wrong with it. */
+function readShadowConfig(path: string | undefined, cwd: string): CandidateSpec[] | string {
+  if (path === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolve(cwd, path), "utf8"));
+  } catch (err) {
+    return `cannot read ${path}: ${(err as Error).message}`;
+  }
+  const list = (parsed as { candidates?: unknown } | null)?.candidates;
+  if (!Array.isArray(list)) return `${path} should be {"candidates": [spec, …]}`;
+  const specs: CandidateSpec[] = [];
+  for (const [i, raw] of list.entries()) {
+    try {
+      specs.push(parseCandidateSpec(raw));
+    } catch (err) {
+      return `${path}, candidates[${i}]: ${(err as Error).message}`;
+    }
+  }
+  const names = specs.map((s) => s.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  return twice === undefined ? specs : `${path} names candidate ${twice} twice`;
 }
 
 /** A reference choice, or what is wrong with it. */

@@ -4,11 +4,13 @@
 // measured ~10-15 ms less p99 request latency (bench:ingest).
 import { parseArgs } from "node:util";
 import { OUTPUT_FORMATS, type OutputFormat } from "../query/index.js";
+import { CandidateError } from "../shadow/index.js";
 import { StoreError } from "../store/index.js";
 import { runAnalyze } from "./analyze-command.js";
 import { CliError } from "./cli-support.js";
 import { ConfigError, isLoopback, parseConfig, SETTINGS } from "./config.js";
 import { startService } from "./service.js";
+import { runShadow, type ShadowCommand } from "./shadow-command.js";
 import { runSql } from "./sql-command.js";
 
 const USAGE = `modelwatch — monitoring for deployed ML models
@@ -22,6 +24,12 @@ Usage:
       --model m                           only this model (repeatable)
       --from t --to t                     windows starting in [from, to) (ISO 8601)
       --json                              every metric row as JSON instead of a summary table
+  modelwatch shadow list                  the shadow candidates registered (and, with serve running, live counts)
+  modelwatch shadow add spec.json         register a candidate ONNX model (its file in --models-dir)
+      --replace                           change a candidate registered already
+  modelwatch shadow remove NAME           unregister a candidate (its answers stay)
+  modelwatch shadow replay --candidate NAME --from t --to t
+                                          run a candidate on the stored predictions of [from, to)
   modelwatch --help
 
 Options (each also read from the environment variable named):
@@ -45,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
         from: { type: "string" },
         to: { type: "string" },
         json: { type: "boolean" },
+        candidate: { type: "string" },
+        replace: { type: "boolean" },
       },
     });
   try {
@@ -59,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  const { help: _h, format, param, model, from, to, json, ...settingFlags } = values;
+  const { help: _h, format, param, model, from, to, json, candidate, replace, ...settingFlags } = values;
   const config = parseConfig(settingFlags as Record<string, string>, process.env);
 
   switch (command) {
@@ -105,15 +115,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "analyze": {
-      const time = (flag: string, v: string | undefined) => {
-        if (v === undefined) return undefined;
-        const ms = Date.parse(v);
-        if (Number.isNaN(ms))
-          throw new CliError(`--${flag} ${v}: not an ISO 8601 time (e.g. 2026-11-28T10:00Z)`);
-        return ms;
-      };
       const request = { models: model ?? [], fromMs: time("from", from), toMs: time("to", to) };
       process.stdout.write(await runAnalyze(request, json === true, config));
+      return 0;
+    }
+    case "shadow": {
+      process.stdout.write(await runShadow(shadowCommand(rest, { candidate, from, to, replace }), config));
       return 0;
     }
     default:
@@ -122,12 +129,56 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function time(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) throw new CliError(`--${flag} ${v}: not an ISO 8601 time (e.g. 2026-11-28T10:00Z)`);
+  return ms;
+}
+
+/** `shadow`'s subcommand and its arguments, or a CliError saying what is missing. */
+function shadowCommand(
+  args: string[],
+  flags: { candidate?: string; from?: string; to?: string; replace?: boolean },
+): ShadowCommand {
+  const [action, arg, ...extra] = args;
+  if (extra.length > 0) throw new CliError(`modelwatch shadow ${action}: unexpected ${extra.join(" ")}`);
+  switch (action) {
+    case "list":
+      return { action };
+    case "add":
+      if (!arg)
+        throw new CliError("modelwatch shadow add needs a spec file: modelwatch shadow add spec.json");
+      return { action, specFile: arg, replace: flags.replace === true };
+    case "remove":
+      if (!arg) throw new CliError("modelwatch shadow remove needs the candidate's name");
+      return { action, name: arg };
+    case "replay": {
+      const fromMs = time("from", flags.from);
+      const toMs = time("to", flags.to);
+      if (!flags.candidate || fromMs === undefined || toMs === undefined)
+        throw new CliError("modelwatch shadow replay needs --candidate NAME --from TIME --to TIME");
+      if (toMs <= fromMs) throw new CliError(`--to ${flags.to} is not after --from ${flags.from}`);
+      return { action, candidate: flags.candidate, range: { fromMs, toMs } };
+    }
+    default:
+      throw new CliError(
+        `modelwatch shadow: say list, add, remove or replay (not ${JSON.stringify(action ?? "")})`,
+      );
+  }
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError || err instanceof CliError || err instanceof StoreError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof CliError ||
+      err instanceof StoreError ||
+      err instanceof CandidateError
+    ) {
       process.stderr.write(`modelwatch: ${err.message}\n`);
     } else {
       process.stderr.write(

@@ -18,6 +18,14 @@ import {
 } from "../collector/index.js";
 import { errorResponse, HttpError } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
+import { shadowRoutes } from "../shadow/http/routes.js";
+import {
+  CandidateRegistry,
+  createShadowMetrics,
+  LiveMirror,
+  type MirrorStats,
+  observeMirrorQueue,
+} from "../shadow/index.js";
 import { migrate, Store } from "../store/index.js";
 import { type Config, localUrl } from "./config.js";
 import { startTelemetry, type Telemetry } from "./telemetry.js";
@@ -27,6 +35,9 @@ export interface RunningService {
   url: string;
   port: number;
   store: Store;
+  /** The live shadow mirror's counts; `shadowFlushed` runs what waits and stores the answers. */
+  shadowStats(): MirrorStats;
+  shadowFlushed(): Promise<void>;
   /** Resolves once every record acknowledged so far is in the store. */
   flushed(): Promise<void>;
   /** Stops accepting, flushes what was accepted, and closes the store. Safe to call twice. */
@@ -52,8 +63,10 @@ export async function startService(
   const log = hooks.log ?? ((line: string) => console.error(line));
   const telemetry = startTelemetry(env);
   const store = await Store.open({ ...config.clickhouse, dataDir: config.dataDir });
+  let shadow: Awaited<ReturnType<typeof startShadow>>;
   try {
     await migrate(store, { retentionDays: config.retentionDays });
+    shadow = await startShadow(config, store, telemetry, log);
   } catch (err) {
     await store.close();
     await telemetry.shutdown();
@@ -98,11 +111,17 @@ export async function startService(
           onThreadExit: (err) => log(`a decode thread died and was replaced: ${String(err)}`),
         })
       : undefined;
+  const listener = hooks.onPredictions;
   const ingest = new Ingest({
     reader: pool ?? inlineReader(limits),
     writer: spool,
     metrics,
-    onPredictions: hooks.onPredictions,
+    onPredictions: listener
+      ? (rows, records) => {
+          shadow.mirror.offer(rows, records);
+          listener(rows, records);
+        }
+      : shadow.mirror.offer,
   });
 
   const analyzer = new Analyzer(store, { ...DEFAULT_ANALYSIS, ...config.analysis });
@@ -160,6 +179,17 @@ export async function startService(
     "/",
     analyzeRoutes(store, scheduler, { tokens: config.readTokens, flushIngest: () => spool.flush() }),
   );
+  app.route(
+    "/",
+    shadowRoutes(store, shadow.registry, {
+      readTokens: config.readTokens,
+      writeTokens: config.ingestTokens,
+      syncMirror: shadow.sync,
+      live: () => ({ running: shadow.mirror.candidates, stats: shadow.mirror.snapshot() }),
+      flushIngest: () => spool.flush(),
+      onInternalError: internalError,
+    }),
+  );
 
   const server = await listen(app, config.host, config.httpPort, config.tls);
   await scheduler.start();
@@ -170,7 +200,7 @@ export async function startService(
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= shutdown(server, scheduler, spool, pool, telemetry, store, log, () => {
+    closing ??= shutdown(server, scheduler, spool, pool, shadow.mirror, telemetry, store, log, () => {
       accepting = false;
     });
     return closing;
@@ -180,6 +210,8 @@ export async function startService(
     port,
     store,
     flushed: () => spool.flush(),
+    shadowStats: () => shadow.mirror.snapshot(),
+    shadowFlushed: () => shadow.mirror.flush(),
     close,
   };
 }
@@ -204,14 +236,16 @@ const SHUTDOWN_REPLAY_MS = 10_000;
 
 /**
  * The shutdown order, written out: stop accepting → stop the analyzer schedule (a run in progress ends) →
- * make the spool's pending writes durable and replay what
- * the deadline allows → let open requests answer → stop the decode threads → stop telemetry → close the store.
+ * make the spool's pending writes durable and replay what the deadline allows → let open requests answer →
+ * stop the decode threads → run the shadow batches waiting and store their answers → stop telemetry →
+ * close the store.
  */
 async function shutdown(
   server: ServerType,
   scheduler: AnalysisScheduler,
   spool: Spool,
   pool: DecodePool | undefined,
+  mirror: LiveMirror,
   telemetry: Telemetry,
   store: Store,
   log: (line: string) => void,
@@ -230,8 +264,53 @@ async function shutdown(
   await closed;
   clearTimeout(forced);
   await pool?.close();
+  await mirror.close();
   await telemetry.shutdown().catch(() => {});
   await store.close();
+}
+
+/**
+ * The shadow runner: the candidates of the config file registered (a file that does not fit its spec stops
+ * the start, with the reason), and the live mirror running every registered candidate.
+ */
+async function startShadow(
+  config: Config,
+  store: Store,
+  telemetry: Telemetry,
+  log: (line: string) => void,
+): Promise<{
+  registry: CandidateRegistry;
+  mirror: LiveMirror;
+  sync(): Promise<Array<{ name: string; message: string }>>;
+}> {
+  const registry = new CandidateRegistry(store, config.shadow.modelsDir);
+  const mirror = new LiveMirror({
+    modelsDir: config.shadow.modelsDir,
+    queueRecords: config.shadow.queueRecords,
+    batchRows: config.shadow.batchRows,
+    batchDelayMs: config.shadow.batchDelayMs,
+    insert: (rows) => store.insertRows("shadow_predictions", rows),
+    metrics: createShadowMetrics(telemetry.meter),
+    log,
+  });
+  observeMirrorQueue(telemetry.meter, () => mirror.queuedRecords);
+  const sync = async () => {
+    const specs = (await registry.list()).flatMap((r) => ("spec" in r ? [r.spec] : []));
+    if (specs.length === 0 && mirror.candidates.length === 0) return [];
+    const { running, refused } = await mirror.setCandidates(specs);
+    for (const r of refused) log(`shadow candidate ${r.name} cannot run: ${r.message}`);
+    if (running.length > 0) log(`shadow: running ${running.join(", ")} on live traffic`);
+    return refused;
+  };
+  try {
+    for (const spec of config.shadow.candidates)
+      await (await registry.add(spec, { replace: true })).session.release();
+    await sync();
+  } catch (err) {
+    await mirror.close();
+    throw err;
+  }
+  return { registry, mirror, sync };
 }
 
 /** The spool's background events, as counters and log lines (one per failure, with the retry). */

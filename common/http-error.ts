@@ -6,7 +6,7 @@
 export class HttpError extends Error {
   override readonly name = "HttpError";
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 413 | 415 | 429 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 429 | 500 | 503,
     /** A stable, machine-readable reason, also the label on the rejected-requests counter. */
     readonly code: string,
     message: string,

@@ -13,6 +13,14 @@ export interface OpenCandidate {
   outputName: string;
 }
 
+export interface OpenOptions {
+  /**
+   * Threads one inference may use (default: onnxruntime's, one per core). The live mirror runs with 1, so
+   * shadow inference never takes more than its worker's share of the cores ingest needs.
+   */
+  threads?: number;
+}
+
 type Metadata = InferenceSession.ValueMetadata;
 
 /**
@@ -21,11 +29,18 @@ type Metadata = InferenceSession.ValueMetadata;
  * named (or a value per row). Throws CandidateError("PATH" | "MODEL" | "MISMATCH") saying what was expected
  * and what the model has, so a broken or incompatible file is refused at registration, not at inference.
  */
-export async function openCandidate(spec: CandidateSpec, modelsDir: string): Promise<OpenCandidate> {
+export async function openCandidate(
+  spec: CandidateSpec,
+  modelsDir: string,
+  options: OpenOptions = {},
+): Promise<OpenCandidate> {
   const path = resolveModelFile(modelsDir, spec.file);
   let session: InferenceSession;
   try {
-    session = await InferenceSession.create(await readFile(path));
+    session = await InferenceSession.create(
+      await readFile(path),
+      options.threads === undefined ? {} : { intraOpNumThreads: options.threads, interOpNumThreads: 1 },
+    );
   } catch (cause) {
     throw new CandidateError("MODEL", `${spec.file} is not a model onnxruntime can run: ${reason(cause)}`, {
       cause,

@@ -1,6 +1,8 @@
-import { RowBinaryReader, RowBinaryWriter, type Store, writeShadowPrediction } from "../store/index.js";
+import { RowBinaryReader, type Store } from "../store/index.js";
+import { answerRows } from "./answers.js";
 import { inferBatch } from "./infer.js";
 import type { OpenCandidate } from "./open-candidate.js";
+import type { CandidateRegistry } from "./registry.js";
 
 export interface ReplayRange {
   /** Event time of the production predictions, epoch ms: [fromMs, toMs). */
@@ -56,27 +58,32 @@ export async function replayCandidate(
     const { answers, latencyMs } = await inferBatch(candidate, page.features, page.rows);
     report.inferenceMs += latencyMs;
     report.inferred += page.rows;
-    const w = new RowBinaryWriter(page.rows * 128);
-    const classes = candidate.spec.output.kind === "probabilities" ? candidate.spec.output.classes : [];
-    for (let i = 0; i < page.rows; i++) {
-      const answer = answers[i];
-      if (!answer) break;
-      writeShadowPrediction(w, {
-        timeMs: page.timeMs[i] as number,
-        model: candidate.spec.shadows,
-        modelVersion: page.versions[i] as string,
-        candidate: candidate.spec.name,
-        predictionId: page.ids[i] as string,
-        candidateClass: answer.predictedClass,
-        candidateValue: answer.value,
-        scoreClasses: classes,
-        scores: answer.scores,
-        latencyMs: latencyMs / page.rows,
-      });
-    }
-    await store.insertRows("shadow_predictions", w.bytes());
+    await store.insertRows(
+      "shadow_predictions",
+      answerRows(
+        candidate,
+        { timeMs: page.timeMs, versions: page.versions, ids: page.ids },
+        answers,
+        latencyMs,
+      ),
+    );
   }
   return report;
+}
+
+/** Replays a registered candidate, opened for the replay and released after. */
+export async function replayRegistered(
+  store: Store,
+  registry: CandidateRegistry,
+  name: string,
+  range: ReplayRange,
+): Promise<ReplayReport> {
+  const candidate = await registry.open(name);
+  try {
+    return await replayCandidate(store, candidate, range);
+  } finally {
+    await candidate.session.release();
+  }
 }
 
 interface PageRange {

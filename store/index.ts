@@ -14,9 +14,12 @@ export { type MetricRow, metricRecord, utcText } from "./tables/metrics.js";
 export {
   PREDICTION_SOURCES,
   type Prediction,
+  type PredictionFeaturesView,
   type PredictionParts,
   PredictionRows,
   type PredictionSource,
   readPredictionRows,
+  scanPredictionFeatures,
 } from "./tables/predictions.js";
+export type { ShadowCandidateRow } from "./tables/shadow-candidates.js";
 export { type ShadowPrediction, writeShadowPrediction } from "./tables/shadow-predictions.js";

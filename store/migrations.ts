@@ -4,6 +4,7 @@ import { labelsDdl } from "./tables/labels.js";
 import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
 import { predictionIdsDdl } from "./tables/prediction-ids.js";
 import { predictionsDdl } from "./tables/predictions.js";
+import { shadowCandidatesDdl } from "./tables/shadow-candidates.js";
 import { shadowPredictionsDdl } from "./tables/shadow-predictions.js";
 
 /** Settings that shape the schema, fixed at start from validated config. */
@@ -52,6 +53,11 @@ const MIGRATIONS: readonly Migration[] = [
     version: 5,
     name: "shadow candidates' answers",
     statements: (db, o) => [shadowPredictionsDdl(db, o.retentionDays)],
+  },
+  {
+    version: 6,
+    name: "shadow candidates registered",
+    statements: (db) => [shadowCandidatesDdl(db)],
   },
 ];
 

@@ -184,6 +184,19 @@ export class RowBinaryReader {
     return text;
   }
 
+  /** Steps over a String without decoding it. */
+  skipString(): void {
+    const n = this.varUInt();
+    if (this.pos + n > this.buf.length) throw new RangeError("string runs past the end of the rows");
+    this.pos += n;
+  }
+
+  /** Steps over `n` bytes. */
+  skip(n: number): void {
+    if (this.pos + n > this.buf.length) throw new RangeError("read past the end of the rows");
+    this.pos += n;
+  }
+
   private byte(): number {
     if (this.pos >= this.buf.length) throw new RangeError("read past the end of the rows");
     return this.buf[this.pos++] as number;

@@ -125,6 +125,91 @@ export function readPredictionRows(bytes: Uint8Array): Prediction[] {
   return rows;
 }
 
+/**
+ * What a consumer of acknowledged predictions needs to run a model on them: identity and numeric features.
+ * One object is refilled for each row; copy what must outlive the visit.
+ */
+export interface PredictionFeaturesView {
+  timeMs: number;
+  model: string;
+  modelVersion: string;
+  predictionId: string;
+  /** Parallel arrays, as many entries as `numericCount`. */
+  numericKeys: string[];
+  numericValues: number[];
+  numericCount: number;
+  /** Names of the categorical features, as many as `categoricalCount`. */
+  categoricalKeys: string[];
+  categoricalCount: number;
+}
+
+/**
+ * Reads rows written by PredictionRows for their features, stepping over the rest; `wanted(model)` says
+ * whether a row's features are read at all (rows of other models are only stepped over). Throws RangeError
+ * on bytes that are not such rows.
+ */
+export function scanPredictionFeatures(
+  bytes: Uint8Array,
+  wanted: (model: string) => boolean,
+  visit: (row: PredictionFeaturesView) => void,
+): void {
+  const r = new RowBinaryReader(bytes);
+  const row: PredictionFeaturesView = {
+    timeMs: 0,
+    model: "",
+    modelVersion: "",
+    predictionId: "",
+    numericKeys: [],
+    numericValues: [],
+    numericCount: 0,
+    categoricalKeys: [],
+    categoricalCount: 0,
+  };
+  while (!r.done) {
+    row.timeMs = r.dateTime64Ms();
+    row.model = r.string();
+    const read = wanted(row.model);
+    if (read) {
+      row.modelVersion = r.string();
+      row.predictionId = r.string();
+    } else {
+      r.skipString();
+      r.skipString();
+    }
+    r.skipString(); // predicted class
+    if (r.uint8() === 0) r.skip(8); // predicted value
+    for (let n = r.varUInt(); n > 0; n--) {
+      r.skipString();
+      r.skip(8);
+    }
+    row.numericCount = 0;
+    for (let n = r.varUInt(); n > 0; n--) {
+      if (!read) {
+        r.skipString();
+        r.skip(8);
+        continue;
+      }
+      row.numericKeys[row.numericCount] = r.string();
+      row.numericValues[row.numericCount++] = r.float64();
+    }
+    row.categoricalCount = 0;
+    for (let n = r.varUInt(); n > 0; n--) {
+      if (read) row.categoricalKeys[row.categoricalCount++] = r.string();
+      else r.skipString();
+      r.skipString();
+    }
+    for (let n = r.varUInt(); n > 0; n--) {
+      r.skipString();
+      r.skipString();
+    }
+    if (r.uint8() === 0) r.skip(8); // latency
+    r.skipString(); // source
+    r.skipString(); // trace id
+    r.skipString(); // span id
+    if (read) visit(row);
+  }
+}
+
 function readMap<V>(r: RowBinaryReader, value: () => V): Map<string, V> {
   const map = new Map<string, V>();
   for (let n = r.varUInt(); n > 0; n--) map.set(r.string(), value());

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { type Prediction, PredictionRows, readPredictionRows } from "../../store/index.js";
+import {
+  type Prediction,
+  PredictionRows,
+  readPredictionRows,
+  scanPredictionFeatures,
+} from "../../store/index.js";
 
 const full: Prediction = {
   timeMs: Date.UTC(2026, 10, 28, 12, 0, 0, 123),
@@ -52,5 +57,52 @@ describe("PredictionRows", () => {
     rows.add(full);
     const bytes = rows.bytes();
     expect(() => readPredictionRows(bytes.subarray(0, bytes.length - 3))).toThrow(RangeError);
+  });
+
+  it("are scanned for their features, rows of models not wanted stepped over", () => {
+    const rows = new PredictionRows();
+    const other: Prediction = {
+      ...full,
+      model: "other",
+      predictionId: "p-2",
+      predictedValue: null,
+      latencyMs: null,
+      numericFeatures: new Map([["x", 1]]),
+    };
+    const third: Prediction = { ...full, predictionId: "p-3", numericFeatures: new Map([["amount", 7]]) };
+    for (const p of [full, other, third]) rows.add(p);
+    const seen: unknown[] = [];
+    scanPredictionFeatures(
+      rows.bytes(),
+      (model) => model === "fraud",
+      (v) => {
+        const n = v.numericCount;
+        seen.push({
+          timeMs: v.timeMs,
+          model: v.model,
+          modelVersion: v.modelVersion,
+          predictionId: v.predictionId,
+          numeric: Object.fromEntries(v.numericKeys.slice(0, n).map((k, i) => [k, v.numericValues[i]])),
+          categorical: v.categoricalKeys.slice(0, v.categoricalCount),
+        });
+      },
+    );
+    const expected = (p: Prediction) => ({
+      timeMs: p.timeMs,
+      model: p.model,
+      modelVersion: p.modelVersion,
+      predictionId: p.predictionId,
+      numeric: Object.fromEntries(p.numericFeatures),
+      categorical: [...p.categoricalFeatures.keys()],
+    });
+    expect(seen).toEqual([expected(full), expected(third)]);
+    const bytes = rows.bytes();
+    expect(() =>
+      scanPredictionFeatures(
+        bytes.subarray(0, bytes.length - 3),
+        () => true,
+        () => {},
+      ),
+    ).toThrow(RangeError);
   });
 });
