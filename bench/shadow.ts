@@ -1,20 +1,26 @@
 /**
- * npm run bench:shadow — a candidate replayed over 1 million stored predictions (BENCH_PREDICTIONS): a
- * 20-input MLP (two hidden layers of 64, softmax over 2 classes) built here with known weights, run by
- * onnxruntime-node on the embedded store's predictions. Prints replay inferences/s (read, run, write
- * `shadow_predictions`) and, on the same batches, the model's own rate.
+ * npm run bench:shadow — a 20-input MLP (two hidden layers of 64, softmax over 2 classes) built here with
+ * known weights, run by onnxruntime-node:
+ * - replayed over 1 million stored predictions (BENCH_PREDICTIONS): replay inferences/s (read, run, write
+ *   `shadow_predictions`) and, on the same batches, the model's own rate;
+ * - mirrored live at 20,000 predictions/s (BENCH_LIVE_RATE, for BENCH_LIVE_SECONDS): the collector's CPU
+ *   time per prediction with the candidate against without, side by side (bench/shadow-live.ts).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inferBatch, openCandidate, replayCandidate } from "../shadow/index.js";
 import { migrate, Store } from "../store/index.js";
 import { type Dense, denseSoftmaxModel } from "./onnx-models.js";
+import { type CpuPerRecord, type LiveRun, liveOverhead } from "./shadow-live.js";
 import { tempDirectory } from "./temp.js";
 
 const PREDICTIONS = Number(process.env.BENCH_PREDICTIONS ?? 1_000_000);
 const FEATURES = 20;
 const HIDDEN = 64;
 const START = Date.UTC(2026, 10, 1);
+const LIVE_RATE = Number(process.env.BENCH_LIVE_RATE ?? 20_000);
+const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 20);
+const LIVE_ROUNDS = Number(process.env.BENCH_LIVE_ROUNDS ?? 2);
 
 async function main(): Promise<void> {
   const dir = tempDirectory("modelwatch-bench-shadow-");
@@ -91,7 +97,46 @@ function mlp(widths: number[]): Dense[] {
   }));
 }
 
-main().catch((err) => {
+/** The live half: CPU per prediction with and without the candidate, run after run, and their ratio. */
+async function live(): Promise<void> {
+  const runs = await liveOverhead({
+    model: denseSoftmaxModel(mlp([FEATURES, HIDDEN, HIDDEN, 2])),
+    features: FEATURES,
+    rate: LIVE_RATE,
+    seconds: LIVE_SECONDS,
+    rounds: LIVE_ROUNDS,
+  });
+  const mean = (rs: LiveRun[], part: keyof CpuPerRecord) =>
+    rs.reduce((a, r) => a + r.cpu[part], 0) / rs.length;
+  runs.without.forEach((r, i) => {
+    const w = runs.with[i] as LiveRun;
+    for (const part of ["collector", "process"] as const)
+      console.log(
+        `shadow_live_${part}_cpu_run${i + 1}: ${r.cpu[part].toFixed(2)} without, ${w.cpu[part].toFixed(2)} with us/record`,
+      );
+    console.log(
+      `shadow_live_answers_run${i + 1}: ${w.answers} stored for ${w.records} sent, ${w.dropped} dropped`,
+    );
+  });
+  console.log(`shadow_live_rate: ${LIVE_RATE} records/s`);
+  for (const part of ["shadow", "engine"] as const)
+    console.log(
+      `shadow_live_${part}_cpu: ${mean(runs.without, part).toFixed(2)} without, ${mean(runs.with, part).toFixed(2)} with us/record`,
+    );
+  // The issue's bar: what the mirror adds to the collector's own CPU time per record.
+  for (const part of ["collector", "process"] as const) {
+    const ratio = mean(runs.with, part) / mean(runs.without, part);
+    console.log(`shadow_live_${part}_cpu_added: ${((ratio - 1) * 100).toFixed(1)} %`);
+    console.log(`shadow_live_${part}_cpu_with_vs_without: ${ratio.toFixed(3)} ratio`);
+  }
+}
+
+async function all(): Promise<void> {
+  if (process.env.BENCH_SHADOW_PARTS !== "live") await main();
+  if (process.env.BENCH_SHADOW_PARTS !== "replay") await live();
+}
+
+all().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });

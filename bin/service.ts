@@ -116,10 +116,11 @@ export async function startService(
     reader: pool ?? inlineReader(limits),
     writer: spool,
     metrics,
+    // The hook sees the rows first: the mirror may move their buffer to its worker.
     onPredictions: listener
       ? (rows, records) => {
-          shadow.mirror.offer(rows, records);
           listener(rows, records);
+          shadow.mirror.offer(rows, records);
         }
       : shadow.mirror.offer,
   });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { ownsItsBuffer } from "../common/index.js";
 import type { DecodeReply, DecodeTask } from "./decode-protocol.js";
 import type { MappingLimits } from "./event-reader.js";
 import type { RequestReader } from "./ingest.js";
@@ -85,19 +86,6 @@ export class DecodePool implements RequestReader {
     this.options.onThreadExit?.(error);
     this.threads[index] = this.spawn();
   }
-}
-
-/**
- * Whether the bytes are all of their buffer, which is not Node's shared pool: then the buffer can be moved
- * to a decode thread rather than copied (a body is typically hundreds of KB, allocated on its own).
- */
-function ownsItsBuffer(bytes: Uint8Array): boolean {
-  return (
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === bytes.buffer.byteLength &&
-    bytes.buffer.byteLength > Buffer.poolSize &&
-    bytes.buffer instanceof ArrayBuffer
-  );
 }
 
 /**

@@ -3,12 +3,14 @@
  * `new Worker(...)`, never imported.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { describeThisThread } from "../common/index.js";
 import type { DecodeReply, DecodeTask } from "./decode-protocol.js";
 import type { MappingLimits } from "./event-reader.js";
 import { type ReadResult, readRequest } from "./read-request.js";
 
 const port = parentPort;
 if (!port) throw new Error("decode-worker runs as a worker thread");
+describeThisThread("mw-decode");
 const limits = workerData as MappingLimits;
 
 port.on("message", (task: DecodeTask) => {

@@ -22,8 +22,9 @@ export interface IngestResult {
 }
 
 /**
- * Receives each acknowledged batch of predictions as RowBinary in the predictions insert layout (bytes, so
- * they can be handed to another thread as they are); must not throw.
+ * Receives each acknowledged batch of predictions as RowBinary in the predictions insert layout; must not
+ * throw. Ingest does not touch the bytes after the call (they are durable in the spool), so a listener may
+ * keep them or move their buffer to another thread.
  */
 export type PredictionListener = (rows: Uint8Array, records: number) => void;
 

@@ -2,6 +2,8 @@ export { bearerAuth } from "./bearer-auth.js";
 export { errorResponse, HttpError } from "./http-error.js";
 export { type InflightLimitOptions, inflightLimit } from "./inflight-limit.js";
 export { megabytes } from "./megabytes.js";
+export { ownsItsBuffer } from "./owns-its-buffer.js";
 export { type RateLimitOptions, rateLimit } from "./rate-limit.js";
 export { type BodyLimits, readBody } from "./read-body.js";
+export { describeThisThread } from "./this-thread.js";
 export { within } from "./within.js";

@@ -1,5 +1,5 @@
 import { RowBinaryWriter, writeShadowPrediction } from "../store/index.js";
-import type { CandidateAnswer } from "./infer.js";
+import type { BatchAnswers } from "./infer.js";
 import type { OpenCandidate } from "./open-candidate.js";
 
 /** The production predictions a batch of answers belongs to, in the batch's row order. */
@@ -16,25 +16,30 @@ export interface AnsweredPredictions {
 export function answerRows(
   candidate: OpenCandidate,
   predictions: AnsweredPredictions,
-  answers: readonly CandidateAnswer[],
+  answers: BatchAnswers,
   latencyMs: number,
 ): Uint8Array {
-  const w = new RowBinaryWriter(answers.length * 128);
+  const { rows } = answers;
+  const w = new RowBinaryWriter(rows * 128);
   const { spec } = candidate;
   const classes = spec.output.kind === "probabilities" ? spec.output.classes : [];
-  answers.forEach((answer, i) => {
+  const k = classes.length;
+  // One row's scores, refilled for each row (a view per row would cost more than the copy).
+  const scores = new Float64Array(k);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < k; c++) scores[c] = answers.scores[r * k + c] as number;
     writeShadowPrediction(w, {
-      timeMs: predictions.timeMs[i] as number,
+      timeMs: predictions.timeMs[r] as number,
       model: spec.shadows,
-      modelVersion: predictions.versions[i] as string,
+      modelVersion: predictions.versions[r] as string,
       candidate: spec.name,
-      predictionId: predictions.ids[i] as string,
-      candidateClass: answer.predictedClass,
-      candidateValue: answer.value,
+      predictionId: predictions.ids[r] as string,
+      candidateClass: k > 0 ? (classes[answers.best[r] as number] as string) : "",
+      candidateValue: k > 0 ? null : (answers.values[r] as number),
       scoreClasses: classes,
-      scores: answer.scores,
-      latencyMs: latencyMs / answers.length,
+      scores,
+      latencyMs: latencyMs / rows,
     });
-  });
+  }
   return w.bytes();
 }

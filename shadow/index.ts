@@ -1,7 +1,7 @@
 export { type AnsweredPredictions, answerRows } from "./answers.js";
 export { type CandidateOutput, type CandidateSpec, parseCandidateSpec } from "./candidate.js";
 export { CandidateError, type CandidateErrorCode } from "./errors.js";
-export { type CandidateAnswer, inferBatch } from "./infer.js";
+export { type BatchAnswers, inferBatch } from "./infer.js";
 export { LiveMirror, type LiveMirrorOptions, type MirrorStats } from "./live/mirror.js";
 export type { SkipReason } from "./live/protocol.js";
 export { resolveModelFile } from "./model-file.js";

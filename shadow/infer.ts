@@ -1,26 +1,32 @@
 import { Tensor } from "onnxruntime-node";
 import type { OpenCandidate } from "./open-candidate.js";
 
-/** A candidate's answer for one row. */
-export interface CandidateAnswer {
-  /** The most probable class (the first of equals); empty for a value output. */
-  predictedClass: string;
-  value: number | null;
-  /** Probabilities in the order of the spec's classes; empty for a value output. */
-  scores: ArrayLike<number>;
+/**
+ * A candidate's answers for a batch, column by column (no object per row: the live mirror reads thousands
+ * of batches a minute).
+ */
+export interface BatchAnswers {
+  rows: number;
+  /** Per row, the index in the spec's classes of the most probable class (the first of equals). */
+  best: Int32Array;
+  /** Probabilities, row-major in the order of the spec's classes; empty for a value output. */
+  scores: Float32Array;
+  /** A value per row; empty for a probabilities output. */
+  values: Float32Array;
 }
 
-const NO_SCORES = new Float32Array(0);
+const NONE = new Float32Array(0);
+const NO_BEST = new Int32Array(0);
 
 /**
  * Runs the candidate on `rows` rows of features (row-major, as many columns as the spec's features) and
- * reads its output as the spec says. Resolves with one answer per row and the inference's wall time.
+ * reads its output as the spec says. Resolves with the answers and the inference's wall time.
  */
 export async function inferBatch(
   candidate: OpenCandidate,
   features: Float32Array,
   rows: number,
-): Promise<{ answers: CandidateAnswer[]; latencyMs: number }> {
+): Promise<{ answers: BatchAnswers; latencyMs: number }> {
   const width = candidate.spec.input.features.length;
   const started = performance.now();
   const outputs = await candidate.session.run(
@@ -30,16 +36,14 @@ export async function inferBatch(
   const latencyMs = performance.now() - started;
   const data = outputs[candidate.outputName]?.data as Float32Array;
   const output = candidate.spec.output;
-  const answers: CandidateAnswer[] = [];
-  for (let r = 0; r < rows; r++) {
-    if (output.kind === "value") {
-      answers.push({ predictedClass: "", value: data[r] as number, scores: NO_SCORES });
-      continue;
-    }
-    const scores = data.subarray(r * output.classes.length, (r + 1) * output.classes.length);
-    let best = 0;
-    for (let c = 1; c < scores.length; c++) if ((scores[c] as number) > (scores[best] as number)) best = c;
-    answers.push({ predictedClass: output.classes[best] as string, value: null, scores });
+  if (output.kind === "value")
+    return { answers: { rows, best: NO_BEST, scores: NONE, values: data.subarray(0, rows) }, latencyMs };
+  const k = output.classes.length;
+  const best = new Int32Array(rows);
+  for (let r = 0, at = 0; r < rows; r++, at += k) {
+    let b = 0;
+    for (let c = 1; c < k; c++) if ((data[at + c] as number) > (data[at + b] as number)) b = c;
+    best[r] = b;
   }
-  return { answers, latencyMs };
+  return { answers: { rows, best, scores: data, values: NONE }, latencyMs };
 }

@@ -114,6 +114,16 @@ export class RowBinaryWriter {
   }
 }
 
+/** What RowBinaryReader.repeatedString remembers: per slot, the last bytes read and their string. */
+export interface StringCache {
+  bytes: Uint8Array[];
+  text: string[];
+}
+
+export function stringCache(): StringCache {
+  return { bytes: [], text: [] };
+}
+
 /** Reads what RowBinaryWriter writes. Throws RangeError past the end. */
 export class RowBinaryReader {
   private pos = 0;
@@ -181,6 +191,32 @@ export class RowBinaryReader {
     if (this.pos + n > this.buf.length) throw new RangeError("string runs past the end of the rows");
     const text = this.buf.toString("utf8", this.pos, this.pos + n);
     this.pos += n;
+    return text;
+  }
+
+  /**
+   * A String that tends to repeat row after row at the same place (a map's keys, a model's name): when its
+   * bytes equal those last read for `slot` of `cache`, the string decoded then is returned, not decoded
+   * again. Decoding is the costly part of reading short strings; comparing a few bytes is not.
+   */
+  repeatedString(cache: StringCache, slot: number): string {
+    const n = this.varUInt();
+    const start = this.pos;
+    if (start + n > this.buf.length) throw new RangeError("string runs past the end of the rows");
+    this.pos += n;
+    const last = cache.bytes[slot];
+    if (last !== undefined && last.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++)
+        if (last[i] !== this.buf[start + i]) {
+          same = false;
+          break;
+        }
+      if (same) return cache.text[slot] as string;
+    }
+    const text = this.buf.toString("utf8", start, start + n);
+    cache.bytes[slot] = this.buf.subarray(start, start + n).slice();
+    cache.text[slot] = text;
     return text;
   }
 

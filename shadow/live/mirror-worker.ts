@@ -4,6 +4,7 @@
  * next task is read, so the main thread's count of records not yet consumed bounds what waits here.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { describeThisThread } from "../../common/index.js";
 import { scanPredictionFeatures } from "../../store/index.js";
 import { answerRows } from "../answers.js";
 import { inferBatch } from "../infer.js";
@@ -16,9 +17,15 @@ export interface MirrorWorkerData {
   batchDelayMs: number;
 }
 
+/** The nice value of the mirror's thread: below ingest, as the engine's threads are (store/engine-threads). */
+const SHADOW_NICE = 10;
+
 const port = parentPort;
 if (!port) throw new Error("mirror-worker runs as a worker thread");
 const { batchRows, batchDelayMs } = workerData as MirrorWorkerData;
+// Shadow inference can wait and ingest cannot: on busy cores this thread yields to the collector's (its
+// queue then fills, and what does not fit is dropped and counted).
+describeThisThread("mw-shadow", SHADOW_NICE);
 
 interface Running {
   candidate: OpenCandidate;
@@ -103,7 +110,9 @@ async function run(r: Running, batch: FeatureBatch): Promise<void> {
     const bytes = new Uint8Array(answerRows(candidate, batch, answers, latencyMs));
     p.inferred += batch.rows;
     p.batchMs.push(latencyMs);
-    reply({ type: "answers", rows: bytes, count: batch.rows }, [bytes.buffer as ArrayBuffer]);
+    reply({ type: "answers", rows: bytes, count: batch.rows, progress: takeProgress() }, [
+      bytes.buffer as ArrayBuffer,
+    ]);
   } catch (err) {
     reply({
       type: "failed",

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { ownsItsBuffer } from "../../common/index.js";
 import type { CandidateSpec } from "../candidate.js";
 import type { ShadowMetrics } from "../telemetry.js";
 import type { MirrorWorkerData } from "./mirror-worker.js";
@@ -25,13 +26,19 @@ export interface LiveMirrorOptions {
 /** What the mirror did since it started, for tests and the CLI. */
 export interface MirrorStats {
   mirrored: number;
+  /** Answers written to the store. */
+  stored: number;
   dropped: { queue_full: number; inference_failed: number; insert_failed: number };
   inferred: Record<string, number>;
   skipped: Record<string, Partial<Record<SkipReason, number>>>;
 }
 
-const INSERT_EVERY_MS = 1_000;
-const INSERT_ROWS = 50_000;
+/**
+ * Answers are written in large inserts: the engine's work per row falls with the rows per insert (as for
+ * predictions), and comparisons are computed minutes apart, so seconds of delay cost nothing.
+ */
+const INSERT_EVERY_MS = 5_000;
+const INSERT_ROWS = 100_000;
 /** Answers waiting for the store at most; past it (the store failing for long) the oldest are dropped. */
 const MAX_WAITING_ANSWERS = 500_000;
 
@@ -47,6 +54,7 @@ export class LiveMirror {
   private specs: CandidateSpec[] = [];
   private readonly stats: MirrorStats = {
     mirrored: 0,
+    stored: 0,
     dropped: { queue_full: 0, inference_failed: 0, insert_failed: 0 },
     inferred: {},
     skipped: {},
@@ -78,10 +86,11 @@ export class LiveMirror {
     this.queued += records;
     this.stats.mirrored += records;
     this.options.metrics?.mirrored.add(records);
-    // A copy of the rows, moved to the worker: ingest's own buffer stays ingest's.
-    const copy = new Uint8Array(rows);
-    const task: MirrorTask = { type: "rows", rows: copy, records };
-    worker.postMessage(task, [copy.buffer as ArrayBuffer]);
+    // Ingest is done with the rows: their buffer moves to the worker when it is theirs alone (no copy, and
+    // no new buffer for this thread's collector to account for); small rows in Node's shared pool are copied.
+    const moved = ownsItsBuffer(rows) ? rows : new Uint8Array(rows);
+    const task: MirrorTask = { type: "rows", rows: moved, records };
+    worker.postMessage(task, [moved.buffer as ArrayBuffer]);
   };
 
   /**
@@ -149,6 +158,7 @@ export class LiveMirror {
         this.record(reply.progress);
         break;
       case "answers":
+        this.record(reply.progress);
         this.waiting.push(reply.rows);
         this.waitingRows.push(reply.count);
         this.waitingTotal += reply.count;
@@ -227,6 +237,7 @@ export class LiveMirror {
       this.waitingTotal = 0;
       try {
         await this.options.insert(chunks);
+        this.stats.stored += rows;
       } catch (err) {
         this.stats.dropped.insert_failed += rows;
         this.options.metrics?.dropped.add(rows, { reason: "insert_failed" });

@@ -28,8 +28,8 @@ export type MirrorReply =
    * what was run and skipped since the last report.
    */
   | { type: "consumed"; records: number; progress: Record<string, CandidateProgress> }
-  /** Answers as shadow_predictions RowBinary. */
-  | { type: "answers"; rows: Uint8Array; count: number }
+  /** Answers as shadow_predictions RowBinary, with what was run and skipped since the last report. */
+  | { type: "answers"; rows: Uint8Array; count: number; progress: Record<string, CandidateProgress> }
   | { type: "flushed"; progress: Record<string, CandidateProgress> }
   /** A batch that failed in the model: its rows are lost to the comparison, counted. */
   | { type: "failed"; candidate: string; rows: number; message: string };

@@ -1,4 +1,4 @@
-import { RowBinaryReader, RowBinaryWriter } from "../row-binary.js";
+import { RowBinaryReader, RowBinaryWriter, stringCache } from "../row-binary.js";
 import { insertLayout } from "./insert-layout.js";
 
 /** Where a prediction entered modelwatch. */
@@ -154,6 +154,10 @@ export function scanPredictionFeatures(
   visit: (row: PredictionFeaturesView) => void,
 ): void {
   const r = new RowBinaryReader(bytes);
+  // Names repeat from row to row (a producer sends its features in one order): each decoded once.
+  const names = stringCache();
+  const numericNames = stringCache();
+  const categoricalNames = stringCache();
   const row: PredictionFeaturesView = {
     timeMs: 0,
     model: "",
@@ -167,10 +171,10 @@ export function scanPredictionFeatures(
   };
   while (!r.done) {
     row.timeMs = r.dateTime64Ms();
-    row.model = r.string();
+    row.model = r.repeatedString(names, 0);
     const read = wanted(row.model);
     if (read) {
-      row.modelVersion = r.string();
+      row.modelVersion = r.repeatedString(names, 1);
       row.predictionId = r.string();
     } else {
       r.skipString();
@@ -189,12 +193,16 @@ export function scanPredictionFeatures(
         r.skip(8);
         continue;
       }
-      row.numericKeys[row.numericCount] = r.string();
+      row.numericKeys[row.numericCount] = r.repeatedString(numericNames, row.numericCount);
       row.numericValues[row.numericCount++] = r.float64();
     }
     row.categoricalCount = 0;
     for (let n = r.varUInt(); n > 0; n--) {
-      if (read) row.categoricalKeys[row.categoricalCount++] = r.string();
+      if (read)
+        row.categoricalKeys[row.categoricalCount] = r.repeatedString(
+          categoricalNames,
+          row.categoricalCount++,
+        );
       else r.skipString();
       r.skipString();
     }

@@ -69,8 +69,17 @@ describe("PredictionRows", () => {
       latencyMs: null,
       numericFeatures: new Map([["x", 1]]),
     };
-    const third: Prediction = { ...full, predictionId: "p-3", numericFeatures: new Map([["amount", 7]]) };
-    for (const p of [full, other, third]) rows.add(p);
+    // Names read again where the same place held another of the same length ("age", then "bmi").
+    const third: Prediction = {
+      ...full,
+      predictionId: "p-3",
+      numericFeatures: new Map([
+        ["amount", 7],
+        ["bmi", 3],
+      ]),
+    };
+    const fourth: Prediction = { ...full, model: "fraud", predictionId: "p-4", modelVersion: "v3" };
+    for (const p of [full, other, third, fourth]) rows.add(p);
     const seen: unknown[] = [];
     scanPredictionFeatures(
       rows.bytes(),
@@ -95,7 +104,7 @@ describe("PredictionRows", () => {
       numeric: Object.fromEntries(p.numericFeatures),
       categorical: [...p.categoricalFeatures.keys()],
     });
-    expect(seen).toEqual([expected(full), expected(third)]);
+    expect(seen).toEqual([expected(full), expected(third), expected(fourth)]);
     const bytes = rows.bytes();
     expect(() =>
       scanPredictionFeatures(
