@@ -13,8 +13,8 @@ const STATUS_CODE: Record<string, number> = { ok: 0, warn: 1, alert: 2 };
 
 /**
  * Exports the newest window's value of each metric on /metrics, with labels model, version and class,
- * feature or candidate, plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules and Grafana
- * read the same values and verdicts as the metrics table.
+ * feature or candidate, plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules
+ * and Grafana read the same values and verdicts as the metrics table.
  */
 export function observeAnalysis(meter: Meter, latest: () => readonly LatestValue[]): void {
   const gauges = new Map(
