@@ -5,10 +5,12 @@ import { type AnalysisOptions, configKey } from "./options.js";
 import { type BaselineRange, baselineOf, rangeScope } from "./reference.js";
 import { metricValues } from "./results.js";
 import { queryRows, type Scope } from "./scope.js";
+import { shadowMetrics } from "./shadow-metrics.js";
 import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
 import { labelledJoinSettings } from "./sql/labelled.js";
 import { positiveClass, windowAuc } from "./sql/roc-auc.js";
+import { shadowWindows } from "./sql/shadow-cells.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
 import { type KeyDistributions, metricRow, windowMetrics } from "./window-metrics.js";
 
@@ -188,6 +190,18 @@ export class Analyzer {
         const d = segmentKey === undefined ? drift?.of(first.windowStartMs) : undefined;
         rows.push(...windowMetrics(at, group, d, thresholds));
       }
+    }
+    // Candidates are compared on all traffic, here with the scope's other rows: replace() keeps only what
+    // this computes for the scope's windows.
+    for (const w of await shadowWindows(this.store, scope, windowMs, join)) {
+      const at = {
+        model: scope.model,
+        modelVersion: scope.modelVersion,
+        segment: "",
+        windowStartMs: w.windowStartMs,
+        windowMs,
+      };
+      rows.push(...shadowMetrics(at, w, thresholds));
     }
     return rows;
   }

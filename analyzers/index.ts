@@ -1,5 +1,5 @@
 export { type AnalysisReport, type AnalyzeRequest, Analyzer } from "./analyze.js";
-export { EXPORTED_METRICS, type MetricName } from "./metric-names.js";
+export { EXPORTED_METRICS, type MetricName, SHADOW_METRICS } from "./metric-names.js";
 export {
   type AnalysisOptions,
   configKey,

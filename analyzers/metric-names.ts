@@ -1,4 +1,36 @@
-/** Every metric the analyzers write but the confusion cells, each exported as `modelwatch_<metric>`. */
+/**
+ * Comparisons of a shadow candidate with production (subject: the candidate), each exported as
+ * `modelwatch_<metric>` with the label `candidate`.
+ */
+export const SHADOW_METRICS = [
+  "shadow_count",
+  "shadow_latency_ms",
+  "shadow_agreement",
+  "shadow_kl_divergence",
+  "shadow_js_distance",
+  "shadow_psi",
+  "shadow_mean_abs_difference",
+  "shadow_accuracy",
+  "shadow_production_accuracy",
+  "shadow_accuracy_delta",
+  "shadow_recall_macro",
+  "shadow_production_recall_macro",
+  "shadow_recall_macro_delta",
+  "shadow_f1_macro",
+  "shadow_production_f1_macro",
+  "shadow_f1_macro_delta",
+  "shadow_mae",
+  "shadow_production_mae",
+  "shadow_mae_delta",
+  "shadow_rmse",
+  "shadow_production_rmse",
+  "shadow_rmse_delta",
+] as const;
+
+/**
+ * Every metric the analyzers write but the confusion cells (`confusion`, `shadow_confusion`), each exported
+ * as `modelwatch_<metric>`.
+ */
 export const EXPORTED_METRICS = [
   "count",
   "labelled_count",
@@ -24,6 +56,7 @@ export const EXPORTED_METRICS = [
   "prediction_label_kl_divergence",
   "prediction_label_js_distance",
   "prediction_label_psi",
+  ...SHADOW_METRICS,
 ] as const;
 
 export type MetricName = (typeof EXPORTED_METRICS)[number];

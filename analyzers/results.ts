@@ -12,7 +12,7 @@ export interface LatestValue {
   windowStartMs: number;
 }
 
-/** The newest window's value of every metric, per model version and subject (confusion cells left out). */
+/** The newest window's value of every metric, per model version and subject (confusion cells, production's and shadow, left out). */
 export async function latestValues(store: Store): Promise<LatestValue[]> {
   const rows = await queryRows<{
     model: string;
@@ -28,7 +28,7 @@ export async function latestValues(store: Store): Promise<LatestValue[]> {
        argMax(value, window_start) AS value, argMax(status, window_start) AS status,
        toUnixTimestamp64Milli(max(window_start)) AS ws
      FROM ${store.database}.metrics FINAL
-     WHERE segment = '' AND metric != 'confusion'
+     WHERE segment = '' AND metric NOT IN ('confusion', 'shadow_confusion')
      GROUP BY model, model_version, metric, subject`,
     {},
   );

@@ -1,16 +1,20 @@
 import type { Meter } from "@opentelemetry/api";
-import { EXPORTED_METRICS } from "./metric-names.js";
+import { EXPORTED_METRICS, SHADOW_METRICS } from "./metric-names.js";
 import type { LatestValue } from "./results.js";
 
-/** Metrics whose subject is a class (label `class`); drift metrics' subject is a feature (label `feature`). */
+/**
+ * Metrics whose subject is a class (label `class`); drift metrics' subject is a feature (label `feature`),
+ * shadow metrics' a candidate (label `candidate`).
+ */
 const CLASS_METRICS = new Set(["precision", "recall", "f1", "roc_auc"]);
 const DRIFT_METRICS = new Set(["kl_divergence", "js_distance", "psi"]);
+const CANDIDATE_METRICS: ReadonlySet<string> = new Set(SHADOW_METRICS);
 const STATUS_CODE: Record<string, number> = { ok: 0, warn: 1, alert: 2 };
 
 /**
- * Exports the newest window's value of each metric on /metrics, with labels model, version and class or
- * feature, plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules and Grafana
- * read the same values and verdicts as the metrics table.
+ * Exports the newest window's value of each metric on /metrics, with labels model, version and class,
+ * feature or candidate, plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules
+ * and Grafana read the same values and verdicts as the metrics table.
  */
 export function observeAnalysis(meter: Meter, latest: () => readonly LatestValue[]): void {
   const gauges = new Map(
@@ -28,6 +32,7 @@ export function observeAnalysis(meter: Meter, latest: () => readonly LatestValue
         const attributes: Record<string, string> = { model: v.model, version: v.modelVersion };
         if (CLASS_METRICS.has(v.metric)) attributes.class = v.subject;
         else if (DRIFT_METRICS.has(v.metric)) attributes.feature = v.subject;
+        else if (CANDIDATE_METRICS.has(v.metric)) attributes.candidate = v.subject;
         const gauge = gauges.get(v.metric as (typeof EXPORTED_METRICS)[number]);
         if (gauge) result.observe(gauge, v.value, attributes);
         result.observe(status, STATUS_CODE[v.status] ?? 0, { ...attributes, metric: v.metric });

@@ -1,4 +1,5 @@
 import type { MetricRow } from "../store/index.js";
+import { sum, tally } from "./counts.js";
 import {
   classificationMetrics,
   compareDistributions,
@@ -140,7 +141,8 @@ export function windowMetrics(
   return rows;
 }
 
-function pushDivergences(
+/** The three divergences of `d` as rows `<prefix>kl_divergence`, `<prefix>js_distance`, `<prefix>psi`. */
+export function pushDivergences(
   push: (metric: string, subject: string, value: number, n: number, reference: string) => void,
   d: Divergences,
   prefix: string,
@@ -164,18 +166,6 @@ function mergeRegression(cells: readonly WindowCell[]): WindowCell["regression"]
     r.sumAbsPercentError += c.regression.sumAbsPercentError;
   }
   return r;
-}
-
-function tally<T>(items: readonly (T & { count: number })[], key: (t: T) => string): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const t of items) m.set(key(t), (m.get(key(t)) ?? 0) + t.count);
-  return m;
-}
-
-function sum<T>(items: readonly T[], f: (t: T) => number): number {
-  let s = 0;
-  for (const t of items) s += f(t);
-  return s;
 }
 
 function total(counts: readonly number[]): number {

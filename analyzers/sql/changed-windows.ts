@@ -13,8 +13,10 @@ const toScopes = (rows: ScopeRow[]): Scope[] =>
 /**
  * Windows whose data changed after `sinceMs` (ingest time): those holding predictions stored since, and
  * those holding the predictions that labels stored since refer to, however old (found by id in
- * `prediction_ids`, sorted for that; a label for a prediction stored since is covered by the first part).
- * Work per run follows what arrived, not the history.
+ * `prediction_ids`, sorted for that; a label for a prediction stored since is covered by the first part),
+ * and those holding predictions a candidate answered since (a replay answers old predictions, which
+ * `shadow_predictions` keeps at their own event time and version). Work per run follows what arrived, not
+ * the history.
  */
 export async function windowsChangedSince(
   store: Store,
@@ -37,6 +39,10 @@ export async function windowsChangedSince(
          SELECT model, prediction_id FROM ${db}.labels
          WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND ${MODELS_SQL}
        )
+       UNION ALL
+       SELECT model, model_version, ${WINDOW_START_SQL} AS ws
+       FROM ${db}.shadow_predictions
+       WHERE run_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND ${MODELS_SQL}
      )
      GROUP BY model, model_version
      ORDER BY model, model_version`,
