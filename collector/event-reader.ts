@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type Label, type PredictionParts, PredictionRows, type PredictionSource } from "../store/index.js";
+import { type Label, type PredictionParts, PredictionRows, type PredictionSource } from "../store/rows.js";
 import { Attributes, type AttrValue, type RecordMeta, type RecordSink } from "./record-sink.js";
 
 /** Why a record was not stored; each is a label value of the rejected-records counter. */

@@ -1,4 +1,4 @@
-import { labelsRowBinary, type PredictionSource } from "../store/index.js";
+import { labelsRowBinary, type PredictionSource } from "../store/rows.js";
 import { EventReader, type MappingLimits, type Rejection } from "./event-reader.js";
 import { decodeNdjson, type LineError } from "./ndjson.js";
 import { decodeLogsJson, decodeTracesJson, JsonShapeError } from "./otlp/json.js";

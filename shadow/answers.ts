@@ -1,4 +1,4 @@
-import { RowBinaryWriter, writeShadowPrediction } from "../store/index.js";
+import { RowBinaryWriter, writeShadowPrediction } from "../store/rows.js";
 import type { BatchAnswers } from "./infer.js";
 import type { OpenCandidate } from "./open-candidate.js";
 

@@ -1,5 +1,5 @@
 import { crc32 } from "node:zlib";
-import type { TableName } from "../../store/index.js";
+import type { TableName } from "../../store/rows.js";
 
 /**
  * One durable unit of the spool: the RowBinary rows one request wrote into one table.

@@ -1,6 +1,6 @@
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { TableName } from "../../store/index.js";
+import type { TableName } from "../../store/rows.js";
 import { scanFrames } from "./frame.js";
 import type { SealedSegment } from "./segment-log.js";
 

@@ -1,4 +1,4 @@
-import type { PredictionFeaturesView } from "../../store/index.js";
+import type { PredictionFeaturesView } from "../../store/rows.js";
 import type { SkipReason } from "./protocol.js";
 
 /**

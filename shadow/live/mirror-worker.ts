@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { describeThisThread } from "../../common/index.js";
-import { scanPredictionFeatures } from "../../store/index.js";
+import { scanPredictionFeatures } from "../../store/rows.js";
 import { answerRows } from "../answers.js";
 import { inferBatch } from "../infer.js";
 import { type OpenCandidate, openCandidate } from "../open-candidate.js";
