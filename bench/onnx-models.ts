@@ -17,7 +17,20 @@ export interface Dense {
  * outputs by plain arithmetic (see `forward`).
  */
 export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint8Array {
-  return denseModel(layers, inputName, "probabilities");
+  return denseModel(layers, { name: inputName }, "probabilities");
+}
+
+/**
+ * The softmax model fed as converters such as sklearn-onnx write it: one [batch, 1] input per column, named
+ * after it (in `columns` order, the weights' row order), of element type `type`, concatenated and cast to
+ * float inside the graph.
+ */
+export function columnsSoftmaxModel(
+  layers: Dense[],
+  columns: string[],
+  type: "float32" | "float64" = "float32",
+): Uint8Array {
+  return denseModel(layers, { columns, type }, "probabilities");
 }
 
 /**
@@ -25,13 +38,39 @@ export function denseSoftmaxModel(layers: Dense[], inputName = "features"): Uint
  * [batch, 1]; the last layer has one output. Expected outputs: `forwardValue`.
  */
 export function denseValueModel(layers: Dense[], inputName = "features"): Uint8Array {
-  return denseModel(layers, inputName, "value");
+  return denseModel(layers, { name: inputName }, "value");
 }
 
-function denseModel(layers: Dense[], inputName: string, head: "probabilities" | "value"): Uint8Array {
+type Inputs = { name: string } | { columns: string[]; type: "float32" | "float64" };
+
+function denseModel(layers: Dense[], inputs: Inputs, head: "probabilities" | "value"): Uint8Array {
   const nodes: onnx.INodeProto[] = [];
   const initializer: onnx.ITensorProto[] = [];
-  let current = inputName;
+  let current = "name" in inputs ? inputs.name : "x";
+  if ("columns" in inputs) {
+    nodes.push(
+      new proto.NodeProto({
+        opType: "Concat",
+        input: inputs.columns,
+        output: ["joined"],
+        attribute: [
+          new proto.AttributeProto({ name: "axis", type: proto.AttributeProto.AttributeType.INT, i: 1 }),
+        ],
+      }),
+      new proto.NodeProto({
+        opType: "Cast",
+        input: ["joined"],
+        output: [current],
+        attribute: [
+          new proto.AttributeProto({
+            name: "to",
+            type: proto.AttributeProto.AttributeType.INT,
+            i: proto.TensorProto.DataType.FLOAT,
+          }),
+        ],
+      }),
+    );
+  }
   layers.forEach((layer, l) => {
     const inputs = layer.weights.length;
     const outputs = layer.bias.length;
@@ -64,7 +103,12 @@ function denseModel(layers: Dense[], inputName: string, head: "probabilities" | 
     name: "dense_softmax",
     node: nodes,
     initializer,
-    input: [valueInfo(inputName, first.weights.length)],
+    input:
+      "name" in inputs
+        ? [valueInfo(inputs.name, first.weights.length)]
+        : inputs.columns.map((c) =>
+            valueInfo(c, 1, inputs.type === "float64" ? proto.TensorProto.DataType.DOUBLE : undefined),
+          ),
     output: [valueInfo(head, last.bias.length)],
   });
   const model = new proto.ModelProto({
@@ -111,12 +155,16 @@ function tensor(name: string, dims: number[], values: number[]): onnx.TensorProt
 }
 
 /** float32 [batch, width], the batch dimension symbolic. */
-function valueInfo(name: string, width: number): onnx.ValueInfoProto {
+function valueInfo(
+  name: string,
+  width: number,
+  elemType: number = proto.TensorProto.DataType.FLOAT,
+): onnx.ValueInfoProto {
   return new proto.ValueInfoProto({
     name,
     type: new proto.TypeProto({
       tensorType: new proto.TypeProto.Tensor({
-        elemType: proto.TensorProto.DataType.FLOAT,
+        elemType,
         shape: new proto.TensorShapeProto({
           dim: [
             new proto.TensorShapeProto.Dimension({ dimParam: "batch" }),

@@ -155,7 +155,14 @@ function listing(candidates: readonly Listed[], live: MirrorStats | undefined): 
     const { spec } = c;
     const output =
       spec.output.kind === "probabilities" ? `classes ${spec.output.classes.join(",")}` : "value";
-    return [c.name, spec.shadows, spec.file, String(spec.input.features.length), output, liveText];
+    return [
+      c.name,
+      spec.shadows,
+      spec.file,
+      spec.input.features ? String(spec.input.features.length) : "the model's",
+      output,
+      liveText,
+    ];
   });
   let text = textTable(header, lines);
   if (live) {

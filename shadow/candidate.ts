@@ -15,8 +15,12 @@ export interface CandidateSpec {
   shadows: string;
   /** The ONNX file, relative to the models directory. */
   file: string;
-  /** The input tensor (default: the graph's only input), float32 [batch, features]. */
-  input: { tensor?: string; features: string[] };
+  /**
+   * The features, in the order of the input's columns, and the input tensor taking them as [batch,
+   * features] (default: the graph's only input). A graph with one input per feature, named after it, needs
+   * neither: its input names are the features.
+   */
+  input: { tensor?: string; features?: string[] };
   output: CandidateOutput;
 }
 
@@ -30,10 +34,10 @@ export function parseCandidateSpec(raw: unknown): CandidateSpec {
   const o = object(raw, "candidate");
   const name = text(o.name, "name");
   if (!NAME.test(name)) fail("name", `${JSON.stringify(name)} is not a plain name (letters, digits, _ - .)`);
-  const input = object(o.input, "input");
-  const features = list(input.features, "input.features");
-  if (features.length === 0) fail("input.features", "lists no features");
-  if (new Set(features).size !== features.length) fail("input.features", "names a feature twice");
+  const input = o.input === undefined ? {} : object(o.input, "input");
+  const features = input.features === undefined ? undefined : list(input.features, "input.features");
+  if (features?.length === 0) fail("input.features", "lists no features");
+  if (features && new Set(features).size !== features.length) fail("input.features", "names a feature twice");
   const output = object(o.output, "output");
   const kind = text(output.kind, "output.kind");
   let parsed: CandidateOutput;
@@ -50,7 +54,7 @@ export function parseCandidateSpec(raw: unknown): CandidateSpec {
     name,
     shadows: text(o.shadows, "shadows"),
     file: text(o.file, "file"),
-    input: { features, ...optionalTensor(input.tensor, "input.tensor") },
+    input: { ...(features ? { features } : {}), ...optionalTensor(input.tensor, "input.tensor") },
     output: parsed,
   };
 }

@@ -1,5 +1,5 @@
 import { Tensor } from "onnxruntime-node";
-import type { OpenCandidate } from "./open-candidate.js";
+import type { InputLayout, OpenCandidate } from "./open-candidate.js";
 
 /**
  * A candidate's answers for a batch, column by column (no object per row: the live mirror reads thousands
@@ -10,9 +10,9 @@ export interface BatchAnswers {
   /** Per row, the index in the spec's classes of the most probable class (the first of equals). */
   best: Int32Array;
   /** Probabilities, row-major in the order of the spec's classes; empty for a value output. */
-  scores: Float32Array;
+  scores: Float32Array | Float64Array;
   /** A value per row; empty for a probabilities output. */
-  values: Float32Array;
+  values: Float32Array | Float64Array;
 }
 
 const NONE = new Float32Array(0);
@@ -27,14 +27,11 @@ export async function inferBatch(
   features: Float32Array,
   rows: number,
 ): Promise<{ answers: BatchAnswers; latencyMs: number }> {
-  const width = candidate.spec.input.features.length;
+  const feeds = inputTensors(candidate.input, features, rows, candidate.features.length);
   const started = performance.now();
-  const outputs = await candidate.session.run(
-    { [candidate.inputName]: new Tensor("float32", features, [rows, width]) },
-    [candidate.outputName],
-  );
+  const outputs = await candidate.session.run(feeds, [candidate.outputName]);
   const latencyMs = performance.now() - started;
-  const data = outputs[candidate.outputName]?.data as Float32Array;
+  const data = outputs[candidate.outputName]?.data as Float32Array | Float64Array;
   const output = candidate.spec.output;
   if (output.kind === "value")
     return { answers: { rows, best: NO_BEST, scores: NONE, values: data.subarray(0, rows) }, latencyMs };
@@ -46,4 +43,27 @@ export async function inferBatch(
     best[r] = b;
   }
   return { answers: { rows, best, scores: data, values: NONE }, latencyMs };
+}
+
+/** The graph's inputs from row-major float32 features, in the layout and element type the graph takes. */
+function inputTensors(
+  layout: InputLayout,
+  features: Float32Array,
+  rows: number,
+  width: number,
+): Record<string, Tensor> {
+  if (layout.kind === "matrix")
+    return {
+      [layout.name]:
+        layout.type === "float32"
+          ? new Tensor("float32", features, [rows, width])
+          : new Tensor("float64", Float64Array.from(features), [rows, width]),
+    };
+  const feeds: Record<string, Tensor> = {};
+  layout.tensors.forEach((t, j) => {
+    const column = t.type === "float32" ? new Float32Array(rows) : new Float64Array(rows);
+    for (let r = 0; r < rows; r++) column[r] = features[r * width + j] as number;
+    feeds[t.name] = new Tensor(t.type, column, t.dims === 2 ? [rows, 1] : [rows]);
+  });
+  return feeds;
 }

@@ -130,7 +130,7 @@ async function pageRanges(store: Store, model: string, range: ReplayRange): Prom
 
 async function readPage(store: Store, candidate: OpenCandidate, range: PageRange): Promise<Page> {
   const { spec } = candidate;
-  const width = spec.input.features.length;
+  const width = candidate.features.length;
   const bytes = await store.queryRowBinary(
     // Each feature is looked up once: its position in the row's map (0 when absent), then its value there.
     `SELECT ms, model_version, prediction_id, arrayAll(i -> i > 0, at) AS complete,
@@ -144,7 +144,7 @@ async function readPage(store: Store, candidate: OpenCandidate, range: PageRange
          AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
          AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
      )`,
-    { model: spec.shadows, features: spec.input.features, from_ms: range.fromMs, to_ms: range.toMs },
+    { model: spec.shadows, features: candidate.features, from_ms: range.fromMs, to_ms: range.toMs },
   );
   const r = new RowBinaryReader(bytes);
   const page: Page = {

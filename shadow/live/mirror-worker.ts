@@ -86,7 +86,7 @@ async function mirror(rows: Uint8Array): Promise<void> {
           p.skipped[skipped] = (p.skipped[skipped] ?? 0) + 1;
         } else if (r.batch.full) {
           filled.push({ running: r, batch: r.batch });
-          r.batch = r.spare.pop() ?? new FeatureBatch(r.candidate.spec.input.features, batchRows);
+          r.batch = r.spare.pop() ?? new FeatureBatch(r.candidate.features, batchRows);
         }
       }
     },
@@ -105,7 +105,7 @@ async function run(r: Running, batch: FeatureBatch): Promise<void> {
   if (batch.rows === 0) return;
   const p = progressOf(candidate.spec.name);
   try {
-    const features = batch.features.subarray(0, batch.rows * candidate.spec.input.features.length);
+    const features = batch.features.subarray(0, batch.rows * candidate.features.length);
     const { answers, latencyMs } = await inferBatch(candidate, features, batch.rows);
     const bytes = new Uint8Array(answerRows(candidate, batch, answers, latencyMs));
     p.inferred += batch.rows;
@@ -154,7 +154,7 @@ async function replace(task: Extract<MirrorTask, { type: "candidates" }>): Promi
     try {
       const candidate = await openCandidate(spec, task.modelsDir, { threads: 1 });
       const list = next.get(spec.shadows) ?? [];
-      list.push({ candidate, batch: new FeatureBatch(spec.input.features, batchRows), spare: [] });
+      list.push({ candidate, batch: new FeatureBatch(candidate.features, batchRows), spare: [] });
       next.set(spec.shadows, list);
       running.push(spec.name);
     } catch (err) {

@@ -124,12 +124,12 @@ describe("modelwatch shadow", () => {
       [["shadow", "add"], /needs a spec file/],
       [["shadow", "replay", "--candidate", "x"], /needs --candidate NAME --from TIME --to TIME/],
       [
-        ["shadow", "add", specFile("nofeatures", { ...spec("x"), input: {} })],
+        ["shadow", "add", specFile("nofeatures", { ...spec("x"), input: { features: "x" } })],
         /input.features must be a list/,
       ],
       [
         ["serve", "--shadow-config", specFile("badconfig", { candidates: [{ name: "x" }] })],
-        /candidates\[0\]: candidate field input must be an object/,
+        /candidates\[0\]: candidate field output must be an object/,
       ],
     ];
     for (const [args, message] of cases) {

@@ -2,9 +2,10 @@ import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Dense, denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
+import { columnsSoftmaxModel, type Dense, denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
 import {
   type CandidateSpec,
+  inferBatch,
   openCandidate,
   parseCandidateSpec,
   resolveModelFile,
@@ -72,7 +73,10 @@ describe("a candidate", () => {
   it("opens when its model fits the spec, and computes what its weights say", async () => {
     const candidate = await openCandidate(spec(), models);
     try {
-      expect([candidate.inputName, candidate.outputName]).toEqual(["features", "probabilities"]);
+      expect([candidate.input, candidate.outputName]).toEqual([
+        { kind: "matrix", name: "features", type: "float32" },
+        "probabilities",
+      ]);
       const rows = [
         [1, 2, 3],
         [0.5, -1, 2],
@@ -108,6 +112,54 @@ describe("a candidate", () => {
     await expect(openCandidate(spec({ file: "../elsewhere/secret.onnx" }), models)).rejects.toMatchObject({
       code: "PATH",
     });
+    await expect(openCandidate(spec({ input: {} }), models)).rejects.toThrow(
+      /name the features \(input.features\): the model's input features takes float32 \[batch, 3\]/,
+    );
+  });
+
+  it("takes its features from a graph with one input per feature, named after them", async () => {
+    // Inputs in the graph's order (the weights' rows), float64 as sklearn-onnx writes doubles.
+    const columns = ["score", "amount", "age"];
+    writeFileSync(join(models, "columns.onnx"), columnsSoftmaxModel(logistic, columns, "float64"));
+    const noFeatures = spec({ file: "columns.onnx", input: {} });
+    const candidate = await openCandidate(noFeatures, models);
+    try {
+      expect(candidate.features).toEqual(columns);
+      expect(candidate.input).toMatchObject({ kind: "columns" });
+      const rows = [
+        [1, 2, 3],
+        [0.5, -1, 2],
+        [-2, 0.25, 1.5],
+      ];
+      const { answers } = await inferBatch(candidate, Float32Array.from(rows.flat()), rows.length);
+      rows.forEach((x, r) => {
+        const p = forward(logistic, x);
+        expect(answers.scores[r * 2]).toBeCloseTo(p[0] as number, 6);
+        expect(answers.scores[r * 2 + 1]).toBeCloseTo(p[1] as number, 6);
+        expect(answers.best[r]).toBe((p[1] as number) > (p[0] as number) ? 1 : 0);
+      });
+    } finally {
+      await candidate.session.release();
+    }
+    // Features named in another order are fed to the inputs of those names.
+    const reordered = await openCandidate(
+      spec({ file: "columns.onnx", input: { features: ["age", "score", "amount"] } }),
+      models,
+    );
+    try {
+      expect(reordered.features).toEqual(["age", "score", "amount"]);
+      const x = [1, 2, 3]; // age, score, amount
+      const { answers } = await inferBatch(reordered, Float32Array.from(x), 1);
+      const p = forward(logistic, [2, 3, 1]); // score, amount, age: the weights' order
+      expect(answers.scores[0]).toBeCloseTo(p[0] as number, 6);
+    } finally {
+      await reordered.session.release();
+    }
+    await expect(
+      openCandidate(spec({ file: "columns.onnx", input: { features: ["amount", "age", "tenure"] } }), models),
+    ).rejects.toThrow(
+      /the model takes one input per feature \(score, amount, age\); input.features names amount, age, tenure/,
+    );
   });
 });
 
@@ -121,6 +173,8 @@ describe("a candidate spec", () => {
       output: { kind: "probabilities", classes: ["no", "yes"] },
     };
     expect(parseCandidateSpec(raw)).toEqual(raw);
+    const { input: _, ...noInput } = raw;
+    expect(parseCandidateSpec(noInput)).toEqual({ ...noInput, input: {} });
     const wrong: Array<[unknown, RegExp]> = [
       [null, /candidate must be an object/],
       [{ ...raw, name: "a b" }, /field name "a b" is not a plain name/],
