@@ -84,10 +84,12 @@ export async function runShadow(command: ShadowCommand, config: Config): Promise
               command.range,
             ),
           );
-      const skipped = report.skipped.missing_feature;
-      return `replayed ${command.candidate} over ${body.from} to ${body.to}: ${report.inferred} predictions answered${
-        skipped > 0 ? `, ${skipped} skipped (a feature missing)` : ""
-      }; ${Math.round(report.inferenceMs)} ms in the model\n`;
+      const { missing_feature: missing, wrong_type: text } = report.skipped;
+      const skipped = [
+        missing > 0 ? `${missing} skipped (a feature missing)` : "",
+        text > 0 ? `${text} skipped (a feature given as text)` : "",
+      ].filter(Boolean);
+      return `replayed ${command.candidate} over ${body.from} to ${body.to}: ${report.inferred} predictions answered${skipped.map((s) => `, ${s}`).join("")}; ${Math.round(report.inferenceMs)} ms in the model\n`;
     }
   }
 }

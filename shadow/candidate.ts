@@ -1,5 +1,8 @@
 import { CandidateError } from "./errors.js";
 
+/** Why a prediction was not run by a candidate: a feature it needs missing, or given as text. */
+export type SkipReason = "missing_feature" | "wrong_type";
+
 /** What a candidate's output means. */
 export type CandidateOutput =
   /** Per-class probabilities, [batch, classes], in the order of `classes`. */

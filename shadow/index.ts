@@ -1,9 +1,13 @@
 export { type AnsweredPredictions, answerRows } from "./answers.js";
-export { type CandidateOutput, type CandidateSpec, parseCandidateSpec } from "./candidate.js";
+export {
+  type CandidateOutput,
+  type CandidateSpec,
+  parseCandidateSpec,
+  type SkipReason,
+} from "./candidate.js";
 export { CandidateError, type CandidateErrorCode } from "./errors.js";
 export { type BatchAnswers, inferBatch } from "./infer.js";
 export { LiveMirror, type LiveMirrorOptions, type MirrorStats } from "./live/mirror.js";
-export type { SkipReason } from "./live/protocol.js";
 export { resolveModelFile } from "./model-file.js";
 export { type OpenCandidate, type OpenOptions, openCandidate } from "./open-candidate.js";
 export { CandidateRegistry, type RegisteredCandidate } from "./registry.js";

@@ -1,5 +1,6 @@
 import { RowBinaryReader, type Store } from "../store/index.js";
 import { answerRows } from "./answers.js";
+import type { SkipReason } from "./candidate.js";
 import { inferBatch } from "./infer.js";
 import type { OpenCandidate } from "./open-candidate.js";
 import type { CandidateRegistry } from "./registry.js";
@@ -16,7 +17,7 @@ export interface ReplayReport {
   /** Production predictions the candidate answered. */
   inferred: number;
   /** Predictions it could not be run on, by reason. */
-  skipped: { missing_feature: number };
+  skipped: Record<SkipReason, number>;
   /** Time spent in the model, summed over batches. */
   inferenceMs: number;
 }
@@ -28,8 +29,8 @@ interface Page {
   ids: string[];
   features: Float32Array;
   rows: number;
-  /** Read but lacking a feature. */
-  incomplete: number;
+  /** Read but lacking a feature (or holding it as text), by reason. */
+  skipped: Record<SkipReason, number>;
 }
 
 const PAGE_ROWS = 65_536;
@@ -46,14 +47,19 @@ export async function replayCandidate(
   candidate: OpenCandidate,
   range: ReplayRange,
 ): Promise<ReplayReport> {
-  const report: ReplayReport = { inferred: 0, skipped: { missing_feature: 0 }, inferenceMs: 0 };
+  const report: ReplayReport = {
+    inferred: 0,
+    skipped: { missing_feature: 0, wrong_type: 0 },
+    inferenceMs: 0,
+  };
   const pages = await pageRanges(store, candidate.spec.shadows, range);
   let reading = pages[0] ? readPage(store, candidate, pages[0]) : undefined;
   for (let p = 1; reading; p++) {
     const page: Page = await reading;
     const next = pages[p];
     reading = next ? readPage(store, candidate, next) : undefined; // read ahead while this one runs
-    report.skipped.missing_feature += page.incomplete;
+    report.skipped.missing_feature += page.skipped.missing_feature;
+    report.skipped.wrong_type += page.skipped.wrong_type;
     if (page.rows === 0) continue;
     const { answers, latencyMs } = await inferBatch(candidate, page.features, page.rows);
     report.inferenceMs += latencyMs;
@@ -133,11 +139,14 @@ async function readPage(store: Store, candidate: OpenCandidate, range: PageRange
   const width = candidate.features.length;
   const bytes = await store.queryRowBinary(
     // Each feature is looked up once: its position in the row's map (0 when absent), then its value there.
-    `SELECT ms, model_version, prediction_id, arrayAll(i -> i > 0, at) AS complete,
+    // Status 0: every feature there; 1: one missing; 2: one there as text, not a number.
+    `SELECT ms, model_version, prediction_id,
+       multiIf(arrayAll(i -> i > 0, at), 0,
+               arrayExists((i, f) -> i = 0 AND has(text_keys, f), at, {features:Array(String)}), 2, 1) AS status,
        arrayMap(i -> toFloat32(values[i]), at) AS x
      FROM (
        SELECT toUnixTimestamp64Milli(time) AS ms, model_version, prediction_id,
-         features_numeric.values AS values,
+         features_numeric.values AS values, features_categorical.keys AS text_keys,
          arrayMap(f -> indexOf(features_numeric.keys, f), {features:Array(String)}) AS at
        FROM ${store.database}.predictions
        WHERE model = {model:String}
@@ -153,23 +162,23 @@ async function readPage(store: Store, candidate: OpenCandidate, range: PageRange
     ids: [],
     features: new Float32Array(Math.max(1, range.rows) * width),
     rows: 0,
-    incomplete: 0,
+    skipped: { missing_feature: 0, wrong_type: 0 },
   };
   while (!r.done) {
     const ms = r.int64();
     const version = r.string();
     const id = r.string();
-    const complete = r.uint8() === 1;
+    const status = r.uint8();
     if ((page.rows + 1) * width > page.features.length) {
       // More rows than counted (stored since): room for them.
       const grown = new Float32Array(page.features.length * 2);
       grown.set(page.features);
       page.features = grown;
     }
-    // A complete row's features land in place; an incomplete one's are overwritten by the next row.
+    // A complete row's features land in place; a skipped one's are overwritten by the next row.
     r.float32ArrayInto(page.features, page.rows * width);
-    if (!complete) {
-      page.incomplete++;
+    if (status !== 0) {
+      page.skipped[status === 2 ? "wrong_type" : "missing_feature"]++;
       continue;
     }
     page.timeMs.push(ms);

@@ -1,5 +1,5 @@
 import type { PredictionFeaturesView } from "../../store/rows.js";
-import type { SkipReason } from "./protocol.js";
+import type { SkipReason } from "../candidate.js";
 
 /**
  * Mirrored predictions gathered for one candidate until a batch is full: features row-major in the order

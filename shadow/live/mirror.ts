@@ -2,10 +2,10 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { ownsItsBuffer } from "../../common/index.js";
-import type { CandidateSpec } from "../candidate.js";
+import type { CandidateSpec, SkipReason } from "../candidate.js";
 import type { ShadowMetrics } from "../telemetry.js";
 import type { MirrorWorkerData } from "./mirror-worker.js";
-import type { CandidateProgress, MirrorReply, MirrorTask, SkipReason } from "./protocol.js";
+import type { CandidateProgress, MirrorReply, MirrorTask } from "./protocol.js";
 
 export interface LiveMirrorOptions {
   modelsDir: string;

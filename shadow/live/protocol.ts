@@ -1,7 +1,6 @@
-import type { CandidateSpec } from "../candidate.js";
+import type { CandidateSpec, SkipReason } from "../candidate.js";
 
-/** Why a mirrored prediction was not run by a candidate. */
-export type SkipReason = "missing_feature" | "wrong_type";
+export type { SkipReason };
 
 /** Main thread → mirror worker. */
 export type MirrorTask =

@@ -32,7 +32,9 @@ const START = Date.UTC(2026, 10, 27, 10, 0, 0);
 
 let service: TestService;
 let candidate: OpenCandidate;
-/** What was sent, by prediction id: its features, or undefined when one was left out. */
+/** Predictions sent with "score" as text. */
+let texts = 0;
+/** What was sent, by prediction id: its features, or undefined when one was left out or given as text. */
 const sent = new Map<string, number[] | undefined>();
 
 beforeAll(async () => {
@@ -55,10 +57,15 @@ beforeAll(async () => {
   for (let i = 0; i < 5000; i++) {
     const x = FEATURES.map(() => Math.round((rand() * 4 - 2) * 1000) / 1000);
     const missing = i % 97 === 0; // now and then a prediction without "score"
+    const text = i % 89 === 1; // or with "score" as text
     const id = `p${i}`;
-    sent.set(id, missing ? undefined : x);
-    const features = Object.fromEntries(FEATURES.map((f, j) => [`ml.feature.${f}`, x[j]]));
+    sent.set(id, missing || text ? undefined : x);
+    const features: Record<string, unknown> = Object.fromEntries(
+      FEATURES.map((f, j) => [`ml.feature.${f}`, x[j]]),
+    );
     if (missing) delete features["ml.feature.score"];
+    if (text) features["ml.feature.score"] = "n/a";
+    if (text) texts++;
     lines.push(
       JSON.stringify({
         event: "ml.prediction",
@@ -101,7 +108,7 @@ describe("replaying a candidate over stored predictions", () => {
     const complete = [...sent].filter(([, x]) => x !== undefined);
     expect(report).toMatchObject({
       inferred: complete.length,
-      skipped: { missing_feature: sent.size - complete.length },
+      skipped: { missing_feature: sent.size - complete.length - texts, wrong_type: texts },
     });
     const rows = await service.rows<ShadowRow>(
       `SELECT prediction_id, model_version, candidate_class, candidate_scores
