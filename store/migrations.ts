@@ -3,7 +3,7 @@ import { StoreError } from "./errors.js";
 import { labelsDdl } from "./tables/labels.js";
 import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
 import { predictionIdsDdl } from "./tables/prediction-ids.js";
-import { predictionsDdl } from "./tables/predictions.js";
+import { numericKeysHashDdl, predictionsDdl } from "./tables/predictions.js";
 import { shadowCandidatesDdl } from "./tables/shadow-candidates.js";
 import { shadowPredictionsDdl } from "./tables/shadow-predictions.js";
 
@@ -58,6 +58,11 @@ const MIGRATIONS: readonly Migration[] = [
     version: 6,
     name: "shadow candidates registered",
     statements: (db) => [shadowCandidatesDdl(db)],
+  },
+  {
+    version: 7,
+    name: "numeric feature names hashed per prediction, for reading features by position",
+    statements: (db) => [numericKeysHashDdl(db)],
   },
 ];
 

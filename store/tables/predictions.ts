@@ -251,6 +251,17 @@ TTL toDateTime(time) + INTERVAL ${retentionDays} DAY
 SETTINGS ttl_only_drop_parts = 1`;
 }
 
+/**
+ * The hash of each row's numeric feature names, in order, computed by the engine as rows are stored. A
+ * producer sends the same features in the same order, so a model version's rows share one or a few hashes;
+ * for each, a feature's position in the map is the same on every row, and its values can be read by
+ * position from `features_numeric.values` alone, never reading or comparing the names (analyzers/).
+ */
+export function numericKeysHashDdl(db: string): string {
+  return `ALTER TABLE ${db}.predictions
+  ADD COLUMN IF NOT EXISTS numeric_keys_hash UInt64 MATERIALIZED cityHash64(features_numeric.keys)`;
+}
+
 /** What an insert writes (ingest_time is the server's), in the order `PredictionRows` writes it. */
 export const PREDICTION_INSERT_LAYOUT = insertLayout([
   ["time", "DateTime64(3)"],

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { binCounts, referenceBins } from "../../analyzers/sql/distributions.js";
+import { HOUR_MS, random, sendLines } from "../helpers/fixtures.js";
+import { startTestService, type TestService } from "../helpers/service.js";
+
+// Drift bins read a feature by its position in the row's map when the scope's rows share a few orderings of
+// feature names, and by name otherwise. Both must count exactly what was sent: rows with the features in
+// other orders, rows lacking one, and (for the second model) more orderings than the positional path takes.
+
+const WINDOW = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 5 * HOUR_MS;
+const NAMES = ["a", "b", "c", "d", "e"];
+let service: TestService;
+/** What was sent, by model: each row's features. */
+const sent = new Map<string, Array<Record<string, number>>>();
+
+beforeAll(async () => {
+  service = await startTestService();
+  const rand = random(3);
+  const lines: string[] = [];
+  const send = (model: string, features: Array<[string, number]>, i: number) => {
+    const rows = sent.get(model) ?? [];
+    rows.push(Object.fromEntries(features));
+    sent.set(model, rows);
+    lines.push(
+      JSON.stringify({
+        event: "ml.prediction",
+        time: WINDOW + i * 1000,
+        "ml.model.name": model,
+        "ml.prediction.id": `${model}-${i}`,
+        "ml.prediction.class": "k",
+        ...Object.fromEntries(features.map(([k, v]) => [`ml.feature.${k}`, v])),
+      }),
+    );
+  };
+  for (let i = 0; i < 2000; i++) {
+    const values = NAMES.map((n) => [n, Math.round(rand() * 1000) / 10] as [string, number]);
+    // "few": three orderings, and now and then a row without "c".
+    const few =
+      i % 3 === 0
+        ? values
+        : i % 3 === 1
+          ? [...values].reverse()
+          : [values[2], values[0], values[4], values[1], values[3]];
+    send(
+      "few",
+      (few as Array<[string, number]>).filter(([k]) => !(k === "c" && i % 7 === 0)),
+      i,
+    );
+    // "many": rotated by i % 5 and sometimes lacking one name: more orderings than the positional path takes.
+    const rotated = [...values.slice(i % 5), ...values.slice(0, i % 5)];
+    send(
+      "many",
+      rotated.filter(([k], j) => !(i % 11 === 0 && j === i % 4)),
+      i,
+    );
+  }
+  await sendLines(service.url, lines);
+  await service.flushed();
+});
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe("drift bins", () => {
+  for (const model of ["few", "many"]) {
+    it(`count every feature's values exactly (${model} orderings)`, async () => {
+      const scope = { model, modelVersion: "", windowStartsMs: [WINDOW] };
+      const bins = await referenceBins(service.store, scope, HOUR_MS, 20);
+      const counts = await binCounts(service.store, scope, HOUR_MS, bins);
+      const rows = sent.get(model) ?? [];
+      for (const name of NAMES) {
+        const edges = bins.edges.get(`n:${name}`) as number[];
+        expect(edges.length, name).toBeGreaterThan(5);
+        // Bin i holds edges[i-1] <= x < edges[i], counted here from the values sent.
+        const expected = new Map<number, number>();
+        for (const r of rows) {
+          const x = r[name];
+          if (x === undefined) continue;
+          const bin = edges.filter((e) => x >= e).length;
+          expected.set(bin, (expected.get(bin) ?? 0) + 1);
+        }
+        const got = new Map(counts.filter((c) => c.key === `n:${name}`).map((c) => [c.bin, c.count]));
+        expect(got, name).toEqual(expected);
+      }
+    });
+  }
+});
