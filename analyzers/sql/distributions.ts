@@ -128,9 +128,13 @@ export async function binCounts(
       continue;
     }
     params[`k${i}`] = key.slice(2);
+    const position = layouts
+      ? positionOf(layouts, key.slice(2))
+      : `indexOf(features_numeric.keys, {k${i}:String})`;
+    // A feature no ordering has: absent everywhere (the engine refuses a constant index 0).
     lookups.push(
-      `${layouts ? positionOf(layouts, key.slice(2)) : `indexOf(features_numeric.keys, {k${i}:String})`} AS a${i}`,
-      `features_numeric.values[a${i}] AS x${i}`,
+      `${position} AS a${i}`,
+      position === "0" ? `0 AS x${i}` : `features_numeric.values[a${i}] AS x${i}`,
     );
     parts.push(part(`a${i} = 0`, i, binOf(`x${i}`, edges)));
   }
@@ -223,11 +227,10 @@ async function numericLayouts(
 
 /** A feature's 1-based position in a row's map by the row's ordering (0 when that ordering lacks it). */
 function positionOf(layouts: readonly NumericLayout[], name: string): string {
-  const cases = layouts.flatMap((l, j) => [
-    `numeric_keys_hash = {h${j}:UInt64}`,
-    String(l.keys.indexOf(name) + 1),
-  ]);
-  return cases.length === 0 ? "0" : `multiIf(${cases.join(", ")}, 0)`;
+  const cases = layouts
+    .map((l, j) => [`numeric_keys_hash = {h${j}:UInt64}`, String(l.keys.indexOf(name) + 1)])
+    .filter(([, position]) => position !== "0");
+  return cases.length === 0 ? "0" : `multiIf(${cases.flat().join(", ")}, 0)`;
 }
 
 /** A finite double as SQL, exactly: JavaScript's shortest round-trip digits. */

@@ -84,4 +84,15 @@ describe("drift bins", () => {
       }
     });
   }
+
+  it("come back empty for a scope without predictions, and skip a feature no row has", async () => {
+    const scope = { model: "few", modelVersion: "", windowStartsMs: [WINDOW] };
+    const bins = await referenceBins(service.store, scope, HOUR_MS, 20);
+    bins.edges.set("n:nowhere", [1, 2, 3]);
+    const counts = await binCounts(service.store, scope, HOUR_MS, bins);
+    expect(counts.some((c) => c.key === "n:nowhere")).toBe(false);
+    expect(counts.some((c) => c.key === "n:a")).toBe(true);
+    const empty = { ...scope, windowStartsMs: [WINDOW + 10 * HOUR_MS] };
+    expect(await binCounts(service.store, empty, HOUR_MS, bins)).toEqual([]);
+  });
 });
