@@ -28,10 +28,14 @@ export async function startServeChild(
   env: NodeJS.ProcessEnv,
   cli = CLI,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...SERVE_NODE_FLAGS, cli, "serve", "--http-port", "0", ...args], {
-    env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...SERVE_NODE_FLAGS, cli, "serve", "--http-port", "0", "--grpc-port", "0", ...args],
+    {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   const [scheme, port] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start within 60 s: ${stderr}`)), 60_000);

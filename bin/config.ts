@@ -17,6 +17,7 @@ export interface Config {
   /** PEM key and certificate: the HTTP port speaks HTTPS. */
   tls?: { key: string; cert: string };
   httpPort: number;
+  grpcPort: number;
   ingestTokens: string[];
   readTokens: string[];
   /** Ingest requests per second per token (per client address without tokens); 0: unlimited. */
@@ -118,6 +119,15 @@ export const SETTINGS = [
     min: 0,
     max: 65535,
     help: "HTTP port: OTLP, /v1/events, /sql, /metrics, health",
+  },
+  {
+    flag: "grpc-port",
+    env: "MODELWATCH_GRPC_PORT",
+    kind: "int",
+    default: "4317",
+    min: 0,
+    max: 65535,
+    help: "OTLP/gRPC port (logs and traces services); 0: a free port",
   },
   {
     flag: "ingest-tokens",
@@ -443,6 +453,7 @@ export function parseConfig(
     host: get<string | undefined>("host") ?? (ingestTokens.length > 0 ? "0.0.0.0" : "127.0.0.1"),
     tls: typeof tls === "object" ? tls : undefined,
     httpPort: get<number>("http-port"),
+    grpcPort: get<number>("grpc-port"),
     ingestTokens,
     readTokens: get<string[]>("read-tokens"),
     ingestRatePerSecond: get<number>("ingest-rate-limit"),

@@ -16,7 +16,7 @@ import { runSql } from "./sql-command.js";
 const USAGE = `modelwatch — monitoring for deployed ML models
 
 Usage:
-  modelwatch serve [options]              run the collector (OTLP/HTTP, /v1/events, /sql, /metrics)
+  modelwatch serve [options]              run the collector (OTLP/HTTP and gRPC, /v1/events, /sql, /metrics)
   modelwatch sql "SELECT …" [options]     run a read-only query against the store
       --format table|tsv|csv|json         output (default: table on a terminal, tsv otherwise)
       --param name=value                  value for a {name:Type} placeholder (repeatable)

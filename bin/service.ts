@@ -9,14 +9,16 @@ import {
   collectorRoutes,
   createCollectorMetrics,
   DecodePool,
+  type GrpcReceiver,
   Ingest,
   inlineReader,
   observeSpool,
   type PredictionListener,
   Spool,
   type SpoolEvents,
+  startGrpcReceiver,
 } from "../collector/index.js";
-import { errorResponse, HttpError } from "../common/index.js";
+import { errorResponse, HttpError, InflightBudget } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
 import { shadowRoutes } from "../shadow/http/routes.js";
 import {
@@ -34,6 +36,8 @@ export interface RunningService {
   /** Base URL of the HTTP port, e.g. http://127.0.0.1:4318. */
   url: string;
   port: number;
+  /** The OTLP/gRPC port. */
+  grpcPort: number;
   store: Store;
   /** The live shadow mirror's counts; `shadowFlushed` runs what waits and stores the answers. */
   shadowStats(): MirrorStats;
@@ -137,6 +141,7 @@ export async function startService(
   });
   observeAnalysis(telemetry.meter, () => scheduler.latest);
 
+  const inflight = new InflightBudget(config.maxInflightBytes);
   let accepting = true;
   const app = new Hono();
   const internalError = (err: unknown) =>
@@ -162,7 +167,7 @@ export async function startService(
       },
       ingestTokens: config.ingestTokens,
       ratePerSecond: config.ingestRatePerSecond,
-      maxInflightBytes: config.maxInflightBytes,
+      inflight,
       retryAfterSeconds: 2,
       onInternalError: internalError,
     }),
@@ -193,15 +198,35 @@ export async function startService(
   );
 
   const server = await listen(app, config.host, config.httpPort, config.tls);
+  let grpc: GrpcReceiver;
+  try {
+    grpc = await startGrpcReceiver(ingest, metrics, {
+      host: config.host,
+      port: config.grpcPort,
+      tls: config.tls,
+      ingestTokens: config.ingestTokens,
+      maxMessageBytes: config.limits.maxDecompressedBytes,
+      inflight,
+      ratePerSecond: config.ingestRatePerSecond,
+      retryAfterSeconds: 2,
+      onInternalError: internalError,
+    });
+  } catch (err) {
+    server.close();
+    throw new Error(
+      `cannot listen for OTLP/gRPC on ${config.host}:${config.grpcPort}: ${(err as Error).message}`,
+    );
+  }
   await scheduler.start();
   const port = (server.address() as AddressInfo).port;
+  log(`OTLP/gRPC listening on ${config.host}:${grpc.port}${config.tls ? " (TLS)" : ""}`);
   log(
     `modelwatch listening on ${config.tls ? "https" : "http"}://${config.host}:${port} (${store.mode} store${store.mode === "embedded" ? ` at ${config.dataDir}` : ""})`,
   );
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= shutdown(server, scheduler, spool, pool, shadow.mirror, telemetry, store, log, () => {
+    closing ??= shutdown(server, grpc, scheduler, spool, pool, shadow.mirror, telemetry, store, log, () => {
       accepting = false;
     });
     return closing;
@@ -209,6 +234,7 @@ export async function startService(
   return {
     url: localUrl(config.host, port, config.tls !== undefined),
     port,
+    grpcPort: grpc.port,
     store,
     flushed: () => spool.flush(),
     shadowStats: () => shadow.mirror.snapshot(),
@@ -236,13 +262,14 @@ function listen(
 const SHUTDOWN_REPLAY_MS = 10_000;
 
 /**
- * The shutdown order, written out: stop accepting → stop the analyzer schedule (a run in progress ends) →
+ * The shutdown order, written out: stop accepting (HTTP and gRPC) → stop the analyzer schedule (a run in progress ends) →
  * make the spool's pending writes durable and replay what the deadline allows → let open requests answer →
  * stop the decode threads → run the shadow batches waiting and store their answers → stop telemetry →
  * close the store.
  */
 async function shutdown(
   server: ServerType,
+  grpc: GrpcReceiver,
   scheduler: AnalysisScheduler,
   spool: Spool,
   pool: DecodePool | undefined,
@@ -254,6 +281,7 @@ async function shutdown(
 ): Promise<void> {
   stopAccepting();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const grpcClosed = grpc.close();
   if ("closeIdleConnections" in server) server.closeIdleConnections();
   await scheduler.stop();
   const left = await spool.shutdown(SHUTDOWN_REPLAY_MS);
@@ -263,6 +291,7 @@ async function shutdown(
     if ("closeAllConnections" in server) server.closeAllConnections();
   }, 2_000);
   await closed;
+  await grpcClosed;
   clearTimeout(forced);
   await pool?.close();
   await mirror.close();

@@ -7,6 +7,7 @@ export {
   type Rejection,
   type RejectReason,
 } from "./event-reader.js";
+export { type GrpcReceiver, type GrpcReceiverOptions, startGrpcReceiver } from "./grpc/receiver.js";
 export { type CollectorHttpOptions, collectorRoutes } from "./http/routes.js";
 export {
   Ingest,

@@ -8,25 +8,38 @@ import { HttpError } from "./http-error.js";
  * nor their length leaks through timing.
  */
 export function bearerAuth(tokens: readonly string[], realm: string): MiddlewareHandler {
-  const digests = tokens.map(digest);
+  const check = bearerCheck(tokens);
   return async (c, next) => {
-    if (digests.length === 0) return next();
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    const presented = match ? digest((match[1] as string).trim()) : undefined;
-    let ok = false;
-    if (presented) for (const d of digests) ok = timingSafeEqual(d, presented) || ok;
-    if (!ok) {
-      throw new HttpError(
-        401,
-        "unauthorized",
-        presented
-          ? `the ${realm} token is not valid`
-          : `send the ${realm} token as 'Authorization: Bearer <token>'`,
-      );
-    }
+    const verdict = check(c.req.header("authorization"));
+    if (verdict !== "ok") throw new HttpError(401, "unauthorized", unauthorizedMessage(verdict, realm));
     return next();
   };
+}
+
+/**
+ * What an `Authorization` value is worth against `tokens`: "ok" (or no tokens configured), "missing" (no
+ * bearer token), "invalid". Shared by every protocol (HTTP above, gRPC metadata).
+ */
+export function bearerCheck(
+  tokens: readonly string[],
+): (header: string | undefined) => "ok" | "missing" | "invalid" {
+  const digests = tokens.map(digest);
+  return (header) => {
+    if (digests.length === 0) return "ok";
+    const match = /^Bearer\s+(.+)$/i.exec(header ?? "");
+    if (!match) return "missing";
+    const presented = digest((match[1] as string).trim());
+    let ok = false;
+    for (const d of digests) ok = timingSafeEqual(d, presented) || ok;
+    return ok ? "ok" : "invalid";
+  };
+}
+
+/** What a refused sender is told. */
+export function unauthorizedMessage(verdict: "missing" | "invalid", realm: string): string {
+  return verdict === "invalid"
+    ? `the ${realm} token is not valid`
+    : `send the ${realm} token as 'Authorization: Bearer <token>'`;
 }
 
 function digest(token: string): Buffer {

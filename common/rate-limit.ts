@@ -18,41 +18,58 @@ interface Bucket {
 const MAX_BUCKETS = 10_000;
 
 /**
+ * A token bucket per key: `take(key)` answers undefined when the key may go on, or the seconds until it may.
+ * Protocol-neutral: HTTP answers 429 with Retry-After (rateLimit below), gRPC RESOURCE_EXHAUSTED with
+ * RetryInfo.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly clock: () => number;
+
+  constructor(private readonly options: RateLimitOptions) {
+    this.clock = options.clock ?? (() => performance.now());
+  }
+
+  take(key: string): number | undefined {
+    const { perSecond, burst } = this.options;
+    if (perSecond <= 0) return undefined;
+    const now = this.clock();
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= MAX_BUCKETS) this.forgetFull(now);
+      bucket = { tokens: burst, at: now };
+      this.buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    bucket.at = now;
+    if (bucket.tokens < 1) return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
+    bucket.tokens -= 1;
+    return undefined;
+  }
+
+  private forgetFull(now: number): void {
+    for (const [key, b] of this.buckets)
+      if (b.tokens + ((now - b.at) / 1000) * this.options.perSecond >= this.options.burst)
+        this.buckets.delete(key);
+  }
+}
+
+/**
  * A token bucket per key (an ingest token, or the client's address when no token is configured): past
  * the rate, `429` with `Retry-After` saying when the next request will be taken, which OTLP exporters
  * honour by retrying later.
  */
 export function rateLimit(options: RateLimitOptions, keyOf: (c: Context) => string): MiddlewareHandler {
-  const clock = options.clock ?? (() => performance.now());
-  const buckets = new Map<string, Bucket>();
+  const limiter = new RateLimiter(options);
   return async (c, next) => {
-    if (options.perSecond <= 0) return next();
-    const now = clock();
-    const key = keyOf(c);
-    let bucket = buckets.get(key);
-    if (!bucket) {
-      if (buckets.size >= MAX_BUCKETS) forgetFull(buckets, now, options);
-      bucket = { tokens: options.burst, at: now };
-      buckets.set(key, bucket);
-    }
-    bucket.tokens = Math.min(options.burst, bucket.tokens + ((now - bucket.at) / 1000) * options.perSecond);
-    bucket.at = now;
-    if (bucket.tokens < 1) {
-      const waitSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / options.perSecond));
+    const waitSeconds = limiter.take(keyOf(c));
+    if (waitSeconds !== undefined)
       throw new HttpError(
         429,
         "rate_limited",
         `more than ${options.perSecond} requests per second for this sender; retry in ${waitSeconds} s`,
         waitSeconds,
       );
-    }
-    bucket.tokens -= 1;
     return next();
   };
-}
-
-function forgetFull(buckets: Map<string, Bucket>, now: number, options: RateLimitOptions): void {
-  for (const [key, b] of buckets) {
-    if (b.tokens + ((now - b.at) / 1000) * options.perSecond >= options.burst) buckets.delete(key);
-  }
 }

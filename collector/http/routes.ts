@@ -5,6 +5,7 @@ import {
   bearerAuth,
   errorResponse,
   HttpError,
+  type InflightBudget,
   inflightLimit,
   rateLimit,
   readBody,
@@ -21,8 +22,8 @@ export interface CollectorHttpOptions {
   ingestTokens: readonly string[];
   /** Requests per second per ingest token (per client address without tokens); 0: no limit. */
   ratePerSecond: number;
-  /** Request bytes in progress at once, past which requests are answered 503 unread. */
-  maxInflightBytes: number;
+  /** Request bytes in progress at once (shared with the gRPC receiver), past which requests are answered 503 unread. */
+  inflight: InflightBudget;
   /** Sent as Retry-After when the store cannot take more. */
   retryAfterSeconds: number;
   /** Receives errors that are bugs, not the sender's doing (answered 500). */
@@ -83,7 +84,7 @@ export function collectorRoutes(
   app.use(
     "/v1/*",
     inflightLimit({
-      maxBytes: options.maxInflightBytes,
+      budget: options.inflight,
       unknownLengthBytes: options.body.maxBodyBytes,
       retryAfterSeconds: options.retryAfterSeconds,
     }),

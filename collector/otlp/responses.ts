@@ -37,6 +37,22 @@ export function statusBody(encoding: OtlpEncoding, grpcCode: number, message: st
   return new Uint8Array([...field(1, 0, varint(grpcCode)), ...lenField(2, utf8(message))]);
 }
 
+/**
+ * google.rpc.Status carrying a google.rpc.RetryInfo (`retry_delay` in whole seconds), as gRPC sends it in the
+ * `grpc-status-details-bin` trailer: what OTLP/gRPC tells an exporter for UNAVAILABLE and for a
+ * RESOURCE_EXHAUSTED it may retry.
+ */
+export function retryStatusDetails(grpcCode: number, message: string, retrySeconds: number): Uint8Array {
+  const duration = field(1, 0, varint(retrySeconds)); // google.protobuf.Duration { int64 seconds = 1 }
+  const retryInfo = lenField(1, duration); // RetryInfo { Duration retry_delay = 1 }
+  const any = [...lenField(1, utf8("type.googleapis.com/google.rpc.RetryInfo")), ...lenField(2, retryInfo)];
+  return new Uint8Array([
+    ...field(1, 0, varint(grpcCode)),
+    ...lenField(2, utf8(message)),
+    ...lenField(3, any),
+  ]);
+}
+
 function utf8(text: string): number[] {
   return [...Buffer.from(text, "utf8")];
 }

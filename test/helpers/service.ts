@@ -32,6 +32,7 @@ export async function startTestService(
     {
       "data-dir": dir.path,
       "http-port": "0",
+      "grpc-port": "0",
       "batch-flush-interval-ms": "5",
       "decode-threads": "0",
       ...flags,
