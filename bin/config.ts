@@ -7,6 +7,7 @@ import {
   type ReferenceChoice,
   type Thresholds,
 } from "../analyzers/index.js";
+import type { ModelMapping } from "../collector/index.js";
 import { type CandidateSpec, parseCandidateSpec } from "../shadow/index.js";
 
 /** Every setting of `modelwatch serve`, parsed and validated once at start. */
@@ -35,6 +36,8 @@ export interface Config {
     categoricalTopN: number;
     thresholds: Thresholds;
   };
+  /** Per model: names for positional features, class labels, the output to read (captured payloads). */
+  inferenceMappings: Record<string, ModelMapping>;
   shadow: {
     modelsDir: string;
     /** From the shadow config file: registered at every start. */
@@ -305,6 +308,12 @@ export const SETTINGS = [
     help: "JSON file of metric → {warn, alert: {min, max}, referenceK}, replacing those metrics' defaults",
   },
   {
+    flag: "inference-mappings",
+    env: "MODELWATCH_INFERENCE_MAPPINGS",
+    kind: "string",
+    help: 'JSON {"models": {name: {features, classes, output}}}: how to read captured payloads (KServe logger)',
+  },
+  {
     flag: "models-dir",
     env: "MODELWATCH_MODELS_DIR",
     kind: "string",
@@ -432,6 +441,9 @@ export function parseConfig(
   const thresholds = readThresholds(values.get("thresholds-file") as string | undefined, cwd);
   if (Array.isArray(thresholds))
     problems.push(...thresholds.map((p) => `--thresholds-file / MODELWATCH_THRESHOLDS_FILE: ${p}`));
+  const mappings = readMappings(values.get("inference-mappings") as string | undefined, cwd);
+  if (typeof mappings === "string")
+    problems.push(`--inference-mappings / MODELWATCH_INFERENCE_MAPPINGS: ${mappings}`);
   const shadowCandidates = readShadowConfig(values.get("shadow-config") as string | undefined, cwd);
   if (typeof shadowCandidates === "string")
     problems.push(`--shadow-config / MODELWATCH_SHADOW_CONFIG: ${shadowCandidates}`);
@@ -464,6 +476,7 @@ export function parseConfig(
       flushIntervalMs: get<number>("batch-flush-interval-ms"),
     },
     decodeThreads: get<number>("decode-threads"),
+    inferenceMappings: mappings as Record<string, ModelMapping>,
     shadow: {
       modelsDir: absolute(get<string>("models-dir")),
       candidates: shadowCandidates as CandidateSpec[],
@@ -526,6 +539,35 @@ function readThresholds(path: string | undefined, cwd: string): Thresholds | str
   } catch (err) {
     return [`${path} is not JSON: ${(err as Error).message}`];
   }
+}
+
+/** The mappings file's models, checked field by field, or what is wrong with it. */
+function readMappings(path: string | undefined, cwd: string): Record<string, ModelMapping> | string {
+  if (path === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(resolve(cwd, path), "utf8"));
+  } catch (err) {
+    return `cannot read ${path}: ${(err as Error).message}`;
+  }
+  const models = (parsed as { models?: unknown } | null)?.models;
+  if (typeof models !== "object" || models === null || Array.isArray(models))
+    return `${path} should be {"models": {"<model>": {"features": [...], "classes": [...], "output": "..."}}}`;
+  const out: Record<string, ModelMapping> = {};
+  for (const [model, m] of Object.entries(models as Record<string, unknown>)) {
+    const o = (m ?? {}) as Record<string, unknown>;
+    const list = (v: unknown) =>
+      v === undefined || (Array.isArray(v) && v.every((x) => typeof x === "string"));
+    if (
+      typeof m !== "object" ||
+      !list(o.features) ||
+      !list(o.classes) ||
+      !(o.output === undefined || typeof o.output === "string")
+    )
+      return `${path}, models.${model}: features and classes are lists of names, output a name`;
+    out[model] = o as ModelMapping;
+  }
+  return out;
 }
 
 /** The candidates of the shadow config file (none without one), or what is wrong with it. */

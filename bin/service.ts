@@ -12,6 +12,7 @@ import {
   type GrpcReceiver,
   Ingest,
   inlineReader,
+  kserveRoutes,
   observeSpool,
   type PredictionListener,
   Spool,
@@ -172,6 +173,17 @@ export async function startService(
       onInternalError: internalError,
     }),
   );
+  const kserve = kserveRoutes(ingest, metrics, {
+    body: {
+      maxBodyBytes: config.limits.maxBodyBytes,
+      maxDecompressedBytes: config.limits.maxDecompressedBytes,
+    },
+    ingestTokens: config.ingestTokens,
+    maxPending: KSERVE_MAX_PENDING,
+    pairTimeoutMs: KSERVE_PAIR_TIMEOUT_MS,
+    mappings: config.inferenceMappings,
+  });
+  app.route("/", kserve.app);
   app.route(
     "/",
     sqlRoutes(store, {
@@ -228,6 +240,7 @@ export async function startService(
   const close = () => {
     closing ??= shutdown(server, grpc, scheduler, spool, pool, shadow.mirror, telemetry, store, log, () => {
       accepting = false;
+      kserve.close();
     });
     return closing;
   };
@@ -257,6 +270,13 @@ function listen(
     server.once("error", reject);
   });
 }
+
+/**
+ * KServe's logger halves waiting for their other half: at most this many, for at most this long (a
+ * response normally follows its request within the model's latency).
+ */
+const KSERVE_MAX_PENDING = 10_000;
+const KSERVE_PAIR_TIMEOUT_MS = 60_000;
 
 /** How long a stop waits for the spool to reach the store; what is left is replayed at the next start. */
 const SHUTDOWN_REPLAY_MS = 10_000;

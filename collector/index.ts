@@ -9,6 +9,8 @@ export {
 } from "./event-reader.js";
 export { type GrpcReceiver, type GrpcReceiverOptions, startGrpcReceiver } from "./grpc/receiver.js";
 export { type CollectorHttpOptions, collectorRoutes } from "./http/routes.js";
+export { readInferences } from "./inference/pair.js";
+export { type InferenceRecord, type ModelMapping, PayloadError } from "./inference/payload.js";
 export {
   Ingest,
   type IngestDeps,
@@ -18,6 +20,7 @@ export {
   type RequestReader,
   type RowWriter,
 } from "./ingest.js";
+export { type KServeSinkOptions, kserveRoutes } from "./kserve/routes.js";
 export {
   type MalformedBody,
   type ReadResult,

@@ -13,7 +13,9 @@ export type RequestFormat =
   | "otlp-logs-json"
   | "otlp-traces-protobuf"
   | "otlp-traces-json"
-  | "ndjson";
+  | "ndjson"
+  /** NDJSON events made by modelwatch from captured inference payloads (KServe's logger, the tap). */
+  | "tap-ndjson";
 
 /** A body read into rows, ready for the spool; only bytes and small facts, so it can cross threads. */
 export interface ReadRows {
@@ -47,6 +49,7 @@ const SOURCES: Record<RequestFormat, PredictionSource> = {
   "otlp-traces-protobuf": "otlp-traces",
   "otlp-traces-json": "otlp-traces",
   ndjson: "events",
+  "tap-ndjson": "tap",
 };
 
 const EMPTY = new Uint8Array(0);
@@ -66,7 +69,7 @@ export function readRequest(
   let lines: number[] = [];
   let lineErrors: LineError[] = [];
   try {
-    if (format === "ndjson") {
+    if (format === "ndjson" || format === "tap-ndjson") {
       const text = utf8.decode(body);
       if (text.trim() === "")
         return malformed("empty_body", "the body has no events: send one JSON object per line");
@@ -91,7 +94,10 @@ export function readRequest(
   };
 }
 
-const decoders: Record<Exclude<RequestFormat, "ndjson">, (body: Uint8Array, sink: RecordSink) => void> = {
+const decoders: Record<
+  Exclude<RequestFormat, "ndjson" | "tap-ndjson">,
+  (body: Uint8Array, sink: RecordSink) => void
+> = {
   "otlp-logs-protobuf": decodeLogsRequest,
   "otlp-logs-json": (body, sink) => decodeLogsJson(JSON.parse(utf8.decode(body)), sink),
   "otlp-traces-protobuf": decodeTracesRequest,

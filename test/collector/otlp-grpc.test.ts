@@ -51,10 +51,16 @@ const RawLogs = makeGenericClientConstructor(
   "LogsService",
 );
 
+type RawExport = (
+  body: Buffer,
+  metadata: Metadata,
+  callback: (error: ServiceError | null, answer?: Buffer) => void,
+) => void;
+
 function exportRaw(body: Uint8Array, metadata: Metadata): Promise<{ answer?: Buffer; error?: ServiceError }> {
   const client = new RawLogs(`127.0.0.1:${service.grpcPort}`, credentials.createInsecure());
   return new Promise((resolve) => {
-    (client as unknown as { Export: Function }).Export(
+    (client as unknown as { Export: RawExport }).Export(
       Buffer.from(body),
       metadata,
       (error: ServiceError | null, answer?: Buffer) => {

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { PayloadError, readInferences } from "../../collector/index.js";
+
+describe("inference payloads", () => {
+  it("read TensorFlow Serving / KServe v1 rows: objects, positional arrays, columnar inputs", () => {
+    const positional = readInferences(
+      {
+        instances: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+      { predictions: [0, 1] },
+      { features: ["age", "income"], classes: ["no", "yes"] },
+    );
+    expect(positional.records).toEqual([
+      { features: { age: 1, income: 2 }, predictedClass: "no" },
+      { features: { age: 3, income: 4 }, predictedClass: "yes" },
+    ]);
+    const columnar = readInferences(
+      {
+        inputs: {
+          age: [30, 40],
+          city: ["Paris", "Oslo"],
+          vec: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      },
+      { outputs: { score: [0.25, 0.75] } },
+    );
+    expect(columnar.records).toEqual([
+      { features: { age: 30, city: "Paris", vec_0: 1, vec_1: 2 }, predictedValue: 0.25 },
+      { features: { age: 40, city: "Oslo", vec_0: 3, vec_1: 4 }, predictedValue: 0.75 },
+    ]);
+    // Without a mapping, probability columns are named by index and positional features feature_<i>.
+    expect(readInferences({ instances: [[5, true]] }, { predictions: [[0.3, 0.7]] }).records).toEqual([
+      { features: { feature_0: 5, feature_1: "true" }, predictedClass: "1", scores: { "0": 0.3, "1": 0.7 } },
+    ]);
+  });
+
+  it("read :classify and :regress answers, and answers as objects", () => {
+    const classify = readInferences(
+      { examples: [{ x: 1 }] },
+      {
+        results: [
+          [
+            ["cat", 0.2],
+            ["dog", 0.8],
+          ],
+        ],
+      },
+    );
+    expect(classify.records[0]).toEqual({
+      features: { x: 1 },
+      predictedClass: "dog",
+      scores: { cat: 0.2, dog: 0.8 },
+    });
+    expect(readInferences({ examples: [{ x: 1 }] }, { results: [3.5] }).records[0]?.predictedValue).toBe(3.5);
+    const objects = readInferences(
+      { instances: [{ x: 1 }] },
+      { predictions: [{ label: "spam", probabilities: [0.1, 0.9] }] },
+      { classes: ["ham", "spam"] },
+    );
+    expect(objects.records[0]).toMatchObject({ predictedClass: "spam", scores: { ham: 0.1, spam: 0.9 } });
+  });
+
+  it("read Open Inference Protocol tensors: several inputs, text, the output named", () => {
+    const read = readInferences(
+      {
+        inputs: [
+          { name: "age", shape: [2, 1], datatype: "INT32", data: [30, 40] },
+          { name: "city", shape: [2], datatype: "BYTES", data: ["Paris", "Oslo"] },
+        ],
+      },
+      {
+        model_version: "3",
+        outputs: [
+          { name: "probabilities", shape: [2, 2], datatype: "FP32", data: [0.9, 0.1, 0.4, 0.6] },
+          { name: "label", shape: [2], datatype: "BYTES", data: ["no", "yes"] },
+        ],
+      },
+      { output: "label" },
+    );
+    expect(read.version).toBe("3");
+    expect(read.records).toEqual([
+      { features: { age: 30, city: "Paris" }, predictedClass: "no" },
+      { features: { age: 40, city: "Oslo" }, predictedClass: "yes" },
+    ]);
+  });
+
+  it("refuse what they cannot read, saying what was expected", () => {
+    const cases: Array<[unknown, unknown, RegExp]> = [
+      [[], {}, /not a JSON object/],
+      [{ rows: [] }, {}, /has "instances", "inputs" or "examples"/],
+      [{ instances: [1] }, { nothing: 1 }, /has "predictions", "outputs" or "results"/],
+      [
+        { inputs: [{ name: "x", shape: [2, 2], datatype: "FP32", data: [1, 2, 3] }] },
+        { outputs: [{ name: "y", shape: [2], datatype: "FP32", data: [1, 2] }] },
+        /tensor x: shape \[2, 2\] does not fit its 3 values/,
+      ],
+      [{ instances: [1] }, { predictions: [{ weird: true }] }, /cannot read .* as a class/],
+    ];
+    for (const [request, response, message] of cases) {
+      expect(() => readInferences(request, response)).toThrow(PayloadError);
+      expect(() => readInferences(request, response)).toThrow(message);
+    }
+  });
+});
