@@ -36,6 +36,8 @@ export interface Config {
     categoricalTopN: number;
     thresholds: Thresholds;
   };
+  /** The tap proxy: in front of `upstream` when set, on `port`; `service` for `modelwatch tap` alone. */
+  tap: { upstream?: URL; port: number; service?: string };
   /** Per model: names for positional features, class labels, the output to read (captured payloads). */
   inferenceMappings: Record<string, ModelMapping>;
   shadow: {
@@ -308,6 +310,27 @@ export const SETTINGS = [
     help: "JSON file of metric → {warn, alert: {min, max}, referenceK}, replacing those metrics' defaults",
   },
   {
+    flag: "tap-upstream",
+    env: "MODELWATCH_TAP_UPSTREAM",
+    kind: "url",
+    help: "a model server to put the tap proxy in front of (TF Serving, TorchServe, KServe / OIP v2)",
+  },
+  {
+    flag: "tap-port",
+    env: "MODELWATCH_TAP_PORT",
+    kind: "int",
+    default: "8080",
+    min: 0,
+    max: 65535,
+    help: "the tap proxy's port (with --tap-upstream)",
+  },
+  {
+    flag: "service",
+    env: "MODELWATCH_SERVICE",
+    kind: "url",
+    help: "modelwatch tap: the service to send what it records to (default http://127.0.0.1:<http-port>)",
+  },
+  {
     flag: "inference-mappings",
     env: "MODELWATCH_INFERENCE_MAPPINGS",
     kind: "string",
@@ -476,6 +499,11 @@ export function parseConfig(
       flushIntervalMs: get<number>("batch-flush-interval-ms"),
     },
     decodeThreads: get<number>("decode-threads"),
+    tap: {
+      upstream: get<string | undefined>("tap-upstream") ? new URL(get<string>("tap-upstream")) : undefined,
+      port: get<number>("tap-port"),
+      service: get<string | undefined>("service"),
+    },
     inferenceMappings: mappings as Record<string, ModelMapping>,
     shadow: {
       modelsDir: absolute(get<string>("models-dir")),

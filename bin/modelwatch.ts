@@ -12,6 +12,7 @@ import { ConfigError, isLoopback, parseConfig, SETTINGS } from "./config.js";
 import { startService } from "./service.js";
 import { runShadow, type ShadowCommand } from "./shadow-command.js";
 import { runSql } from "./sql-command.js";
+import { runTap } from "./tap-command.js";
 
 const USAGE = `modelwatch — monitoring for deployed ML models
 
@@ -30,6 +31,9 @@ Usage:
   modelwatch shadow remove NAME           unregister a candidate (its answers stay)
   modelwatch shadow replay --candidate NAME --from t --to t
                                           run a candidate on the stored predictions of [from, to)
+  modelwatch tap --upstream URL [--port 8080] [--service URL]
+                                          a recording proxy in front of a model server (TF Serving,
+                                          TorchServe, KServe / OIP v2), sending to the service over OTLP
   modelwatch --help
 
 Options (each also read from the environment variable named):
@@ -55,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
         json: { type: "boolean" },
         candidate: { type: "string" },
         replace: { type: "boolean" },
+        upstream: { type: "string" },
+        port: { type: "string" },
       },
     });
   try {
@@ -69,8 +75,25 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
-  const { help: _h, format, param, model, from, to, json, candidate, replace, ...settingFlags } = values;
-  const config = parseConfig(settingFlags as Record<string, string>, process.env);
+  const {
+    help: _h,
+    format,
+    param,
+    model,
+    from,
+    to,
+    json,
+    candidate,
+    replace,
+    upstream,
+    port,
+    ...settingFlags
+  } = values;
+  // `modelwatch tap --upstream URL --port N`: the tap's own names for --tap-upstream and --tap-port.
+  const flags: Record<string, string> = { ...(settingFlags as Record<string, string>) };
+  if (upstream !== undefined) flags["tap-upstream"] = upstream;
+  if (port !== undefined) flags["tap-port"] = port;
+  const config = parseConfig(flags, process.env);
 
   switch (command) {
     case "serve": {
@@ -117,6 +140,10 @@ async function main(argv: string[]): Promise<number> {
     case "analyze": {
       const request = { models: model ?? [], fromMs: time("from", from), toMs: time("to", to) };
       process.stdout.write(await runAnalyze(request, json === true, config));
+      return 0;
+    }
+    case "tap": {
+      await runTap(config, (line) => process.stderr.write(`${line}\n`));
       return 0;
     }
     case "shadow": {

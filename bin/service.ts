@@ -18,6 +18,8 @@ import {
   Spool,
   type SpoolEvents,
   startGrpcReceiver,
+  startTap,
+  TapRecorder,
 } from "../collector/index.js";
 import { errorResponse, HttpError, InflightBudget } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
@@ -39,6 +41,8 @@ export interface RunningService {
   port: number;
   /** The OTLP/gRPC port. */
   grpcPort: number;
+  /** The tap proxy's port, when one runs (--tap-upstream). */
+  tapPort?: number;
   store: Store;
   /** The live shadow mirror's counts; `shadowFlushed` runs what waits and stores the answers. */
   shadowStats(): MirrorStats;
@@ -229,6 +233,7 @@ export async function startService(
       `cannot listen for OTLP/gRPC on ${config.host}:${config.grpcPort}: ${(err as Error).message}`,
     );
   }
+  const tap = config.tap.upstream ? await startServeTap(config, ingest, metrics, log) : undefined;
   await scheduler.start();
   const port = (server.address() as AddressInfo).port;
   log(`OTLP/gRPC listening on ${config.host}:${grpc.port}${config.tls ? " (TLS)" : ""}`);
@@ -238,16 +243,29 @@ export async function startService(
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= shutdown(server, grpc, scheduler, spool, pool, shadow.mirror, telemetry, store, log, () => {
-      accepting = false;
-      kserve.close();
-    });
+    closing ??= shutdown(
+      server,
+      grpc,
+      scheduler,
+      spool,
+      pool,
+      shadow.mirror,
+      telemetry,
+      store,
+      log,
+      async () => {
+        accepting = false;
+        kserve.close();
+        await tap?.close();
+      },
+    );
     return closing;
   };
   return {
     url: localUrl(config.host, port, config.tls !== undefined),
     port,
     grpcPort: grpc.port,
+    tapPort: tap?.port,
     store,
     flushed: () => spool.flush(),
     shadowStats: () => shadow.mirror.snapshot(),
@@ -297,9 +315,9 @@ async function shutdown(
   telemetry: Telemetry,
   store: Store,
   log: (line: string) => void,
-  stopAccepting: () => void,
+  stopAccepting: () => Promise<void>,
 ): Promise<void> {
-  stopAccepting();
+  const stopped = stopAccepting();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const grpcClosed = grpc.close();
   if ("closeIdleConnections" in server) server.closeIdleConnections();
@@ -312,6 +330,7 @@ async function shutdown(
   }, 2_000);
   await closed;
   await grpcClosed;
+  await stopped;
   clearTimeout(forced);
   await pool?.close();
   await mirror.close();
@@ -362,6 +381,48 @@ async function startShadow(
   }
   return { registry, mirror, sync };
 }
+
+/**
+ * The tap proxy inside `serve`: what it records goes to ingest directly (the same path as `/v1/events`, the
+ * shadow mirror included), through a bounded recorder.
+ */
+async function startServeTap(
+  config: Config,
+  ingest: Ingest,
+  metrics: CollectorMetrics,
+  log: (line: string) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const recorder = new TapRecorder(
+    async (ndjson) => {
+      const result = await ingest.ingest("tap-ndjson", Buffer.from(ndjson), "tap");
+      if (!result.ok) throw new Error(result.message);
+      if (!result.write.ok) throw new Error(result.write.message);
+    },
+    TAP_MAX_QUEUED,
+    (count, reason) => metrics.rejected.add(count, { signal: "tap", reason }),
+  );
+  const upstream = config.tap.upstream as URL;
+  const tap = await startTap({
+    upstream,
+    host: config.host,
+    port: config.tap.port,
+    mappings: config.inferenceMappings,
+    maxRecordBytes: config.limits.maxBodyBytes,
+    record: (events, count) => recorder.add(events, count),
+    count: (outcome) => metrics.tapCalls.add(1, { outcome }),
+  });
+  log(`tap proxy listening on ${config.host}:${tap.port}, in front of ${upstream.origin}`);
+  return {
+    port: tap.port,
+    close: async () => {
+      await tap.close();
+      await recorder.flush();
+    },
+  };
+}
+
+/** Predictions the tap holds while ingest writes them, at most; past it they are dropped and counted. */
+const TAP_MAX_QUEUED = 100_000;
 
 /** The spool's background events, as counters and log lines (one per failure, with the retry). */
 function spoolEvents(metrics: CollectorMetrics, log: (line: string) => void): SpoolEvents {

@@ -38,4 +38,7 @@ export {
   type SpoolOptions,
   type WriteOutcome,
 } from "./spool/index.js";
+export { otlpLogsJson } from "./tap/otlp-json.js";
+export { IDS_HEADER, type RunningTap, startTap, type TapOptions, type TapOutcome } from "./tap/proxy.js";
+export { TapRecorder } from "./tap/recorder.js";
 export { type CollectorMetrics, createCollectorMetrics, observeSpool } from "./telemetry.js";

@@ -15,6 +15,8 @@ export interface CollectorMetrics {
   /** Segment replays that failed (and will be retried), and segments set aside as invalid. */
   replayFailures: Counter;
   quarantinedSegments: Counter;
+  /** Inference calls through the tap proxy, by outcome (recorded, upstream_error, unreadable_payload, …). */
+  tapCalls: Counter;
 }
 
 /** Reports the spool's backlog, in bytes acknowledged but not yet in the store, at each scrape. */
@@ -52,6 +54,9 @@ export function createCollectorMetrics(meter: Meter): CollectorMetrics {
     }),
     quarantinedSegments: meter.createCounter("modelwatch_spool_quarantined_segments", {
       description: "Spool segments the store refused as invalid, moved to the spool's failed/ directory",
+    }),
+    tapCalls: meter.createCounter("modelwatch_tap_calls", {
+      description: "Inference calls through the tap proxy, by outcome",
     }),
   };
 }
