@@ -27,7 +27,7 @@ export async function startServeChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   cli = CLI,
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; log: () => string }> {
   const child = spawn(
     process.execPath,
     [...SERVE_NODE_FLAGS, cli, "serve", "--http-port", "0", "--grpc-port", "0", ...args],
@@ -56,7 +56,7 @@ export async function startServeChild(
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     try {
-      if ((await ready(`${url}/readyz`)) === 200) return { child, url };
+      if ((await ready(`${url}/readyz`)) === 200) return { child, url, log: () => stderr };
     } catch {}
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,0 +1,124 @@
+/**
+ * npm run bench:tap — what the tap proxy adds to a model server's round trip. A local upstream answers a
+ * TF Serving :predict of 8 instances at once; the load calls it directly and through the tap (inside a
+ * `serve` child, recording every call into its embedded store) at 2,000 requests/s (BENCH_TAP_RATE), in
+ * alternating phases of BENCH_TAP_SECONDS, and prints p50 / p99 of both and the difference.
+ */
+import { Agent, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+import { quantile } from "./load.js";
+import { startServeChild } from "./serve-child.js";
+import { tempDirectory } from "./temp.js";
+
+const RATE = Number(process.env.BENCH_TAP_RATE ?? 2_000);
+const SECONDS = Number(process.env.BENCH_TAP_SECONDS ?? 5);
+const PHASES = 2;
+const INSTANCES = 8;
+const agent = new Agent({ keepAlive: true, maxSockets: 512 });
+
+const BODY = Buffer.from(
+  JSON.stringify({
+    instances: Array.from({ length: INSTANCES }, (_, i) => ({ tenure: i, spend: i * 1.5, plan: "pro" })),
+  }),
+);
+const ANSWER = JSON.stringify({ predictions: Array.from({ length: INSTANCES }, () => [0.3, 0.7]) });
+
+function call(port: number): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/v1/models/churn:predict",
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": BODY.length },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve(performance.now() - started)
+            : reject(new Error(`status ${res.statusCode}`)),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(BODY);
+  });
+}
+
+/** Calls at a fixed rate for `seconds`; the latency of each, in ms. */
+async function paced(port: number, seconds: number): Promise<number[]> {
+  const total = RATE * seconds;
+  const start = performance.now();
+  const calls: Promise<number>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = start + (i * 1000) / RATE - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    calls.push(call(port));
+  }
+  return Promise.all(calls);
+}
+
+async function main(): Promise<void> {
+  const upstream = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(ANSWER);
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  const upstreamPort = (upstream.address() as AddressInfo).port;
+  const dir = tempDirectory("modelwatch-bench-tap-");
+  const serve = await startServeChild(
+    ["--tap-upstream", `http://127.0.0.1:${upstreamPort}`, "--tap-port", "0"],
+    {
+      ...process.env,
+      MODELWATCH_DATA_DIR: dir.path,
+    },
+  );
+  try {
+    const tapPort = Number(/tap proxy listening on [^\s]+:(\d+)/.exec(serve.log())?.[1]);
+    await paced(tapPort, 1); // warm-up
+    await paced(upstreamPort, 1);
+    const direct: number[] = [];
+    const tapped: number[] = [];
+    for (let p = 0; p < PHASES; p++) {
+      direct.push(...(await paced(upstreamPort, SECONDS)));
+      tapped.push(...(await paced(tapPort, SECONDS)));
+    }
+    direct.sort((a, b) => a - b);
+    tapped.sort((a, b) => a - b);
+    for (const [name, q] of [
+      ["p50", 0.5],
+      ["p99", 0.99],
+    ] as const) {
+      const d = quantile(direct, q);
+      const t = quantile(tapped, q);
+      console.log(`tap_direct_${name}: ${d.toFixed(2)} ms`);
+      console.log(`tap_proxy_${name}: ${t.toFixed(2)} ms`);
+      console.log(`tap_added_${name}: ${(t - d).toFixed(2)} ms`);
+    }
+    console.log(`tap_rate: ${RATE} requests/s of ${INSTANCES} instances`);
+    const recorded = await fetch(`${serve.url}/sql?fresh=1`, {
+      method: "POST",
+      body: "SELECT count() FROM predictions",
+    });
+    const sentThroughTap = RATE * (SECONDS * PHASES + 1) * INSTANCES;
+    console.log(`tap_recorded: ${(await recorded.text()).trim()} of ${sentThroughTap} predictions`);
+  } finally {
+    agent.destroy();
+    serve.child.kill("SIGTERM");
+    await new Promise((r) => serve.child.once("exit", r));
+    upstream.close();
+    dir.remove();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
