@@ -18,8 +18,6 @@ import {
   Spool,
   type SpoolEvents,
   startGrpcReceiver,
-  startTap,
-  TapRecorder,
 } from "../collector/index.js";
 import { errorResponse, HttpError, InflightBudget } from "../common/index.js";
 import { sqlRoutes } from "../query/index.js";
@@ -33,6 +31,7 @@ import {
 } from "../shadow/index.js";
 import { migrate, Store } from "../store/index.js";
 import { type Config, localUrl } from "./config.js";
+import { startConfiguredTap } from "./tap-wiring.js";
 import { startTelemetry, type Telemetry } from "./telemetry.js";
 
 export interface RunningService {
@@ -392,37 +391,19 @@ async function startServeTap(
   metrics: CollectorMetrics,
   log: (line: string) => void,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const recorder = new TapRecorder(
-    async (ndjson) => {
+  const upstream = config.tap.upstream as URL;
+  const tap = await startConfiguredTap(config, upstream, {
+    write: async (ndjson) => {
       const result = await ingest.ingest("tap-ndjson", Buffer.from(ndjson), "tap");
       if (!result.ok) throw new Error(result.message);
       if (!result.write.ok) throw new Error(result.write.message);
     },
-    TAP_MAX_QUEUED,
-    (count, reason) => metrics.rejected.add(count, { signal: "tap", reason }),
-  );
-  const upstream = config.tap.upstream as URL;
-  const tap = await startTap({
-    upstream,
-    host: config.host,
-    port: config.tap.port,
-    mappings: config.inferenceMappings,
-    maxRecordBytes: config.limits.maxBodyBytes,
-    record: (events, count) => recorder.add(events, count),
-    count: (outcome) => metrics.tapCalls.add(1, { outcome }),
+    dropped: (count, reason) => metrics.rejected.add(count, { signal: "tap", reason }),
+    outcome: (outcome) => metrics.tapCalls.add(1, { outcome }),
   });
   log(`tap proxy listening on ${config.host}:${tap.port}, in front of ${upstream.origin}`);
-  return {
-    port: tap.port,
-    close: async () => {
-      await tap.close();
-      await recorder.flush();
-    },
-  };
+  return tap;
 }
-
-/** Predictions the tap holds while ingest writes them, at most; past it they are dropped and counted. */
-const TAP_MAX_QUEUED = 100_000;
 
 /** The spool's background events, as counters and log lines (one per failure, with the retry). */
 function spoolEvents(metrics: CollectorMetrics, log: (line: string) => void): SpoolEvents {

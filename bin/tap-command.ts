@@ -1,9 +1,7 @@
-import { otlpLogsJson, startTap, type TapOutcome, TapRecorder } from "../collector/index.js";
+import { otlpLogsJson } from "../collector/index.js";
 import { CliError } from "./cli-support.js";
 import { type Config, localUrl } from "./config.js";
-
-/** Predictions the tap holds while the service takes them, at most. */
-const MAX_QUEUED = 100_000;
+import { startConfiguredTap } from "./tap-wiring.js";
 
 /**
  * `modelwatch tap --upstream URL`: the tap proxy as its own process, in front of a model server. What it
@@ -19,8 +17,8 @@ export async function runTap(config: Config, log: (line: string) => void): Promi
   const token = config.ingestTokens[0];
   const counts = new Map<string, number>();
   const count = (what: string, n = 1) => counts.set(what, (counts.get(what) ?? 0) + n);
-  const recorder = new TapRecorder(
-    async (ndjson) => {
+  const tap = await startConfiguredTap(config, upstream, {
+    write: async (ndjson) => {
       const res = await fetch(`${service}/v1/logs`, {
         method: "POST",
         headers: {
@@ -32,17 +30,8 @@ export async function runTap(config: Config, log: (line: string) => void): Promi
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`the service answered ${res.status}`);
     },
-    MAX_QUEUED,
-    (n, reason) => count(`dropped_${reason}`, n),
-  );
-  const tap = await startTap({
-    upstream,
-    host: config.host,
-    port: config.tap.port,
-    mappings: config.inferenceMappings,
-    maxRecordBytes: config.limits.maxBodyBytes,
-    record: (events, n) => recorder.add(events, n),
-    count: (outcome: TapOutcome) => count(outcome),
+    dropped: (n, reason) => count(`dropped_${reason}`, n),
+    outcome: (outcome) => count(outcome),
   });
   log(
     `tap proxy listening on ${config.host}:${tap.port}, in front of ${upstream.origin}, recording to ${service}`,
@@ -52,6 +41,5 @@ export async function runTap(config: Config, log: (line: string) => void): Promi
     process.once("SIGINT", resolve);
   });
   await tap.close();
-  await recorder.flush();
   log(`tap stopped: ${[...counts].map(([k, v]) => `${k} ${v}`).join(", ") || "nothing proxied"}`);
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PendingHalves } from "../../collector/kserve/pairs.js";
+import type { PredictionRow } from "../helpers/rows.js";
 import { jsonOf, startTestService, type TestService, tempDir } from "../helpers/service.js";
 
 const dir = tempDir("modelwatch-kserve-");
@@ -41,17 +42,18 @@ function half(
   });
 }
 
-interface Row {
-  prediction_id: string;
-  model_version: string;
-  predicted_class: string;
-  predicted_value: number | null;
-  class_scores: Record<string, number>;
-  features_numeric: Record<string, number>;
-  features_categorical: Record<string, string>;
-  segments: Record<string, string>;
-  source: string;
-}
+type Row = Pick<
+  PredictionRow,
+  | "prediction_id"
+  | "model_version"
+  | "predicted_class"
+  | "predicted_value"
+  | "class_scores"
+  | "features_numeric"
+  | "features_categorical"
+  | "segments"
+  | "source"
+>;
 const rows = (model: string) =>
   service.rows<Row>(
     `SELECT prediction_id, model_version, predicted_class, predicted_value, class_scores, features_numeric,

@@ -4,6 +4,7 @@ import { OTLPLogExporter as OTLPLogExporterProto } from "@opentelemetry/exporter
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { LoggerProvider, type LogRecordExporter, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PredictionRow } from "../helpers/rows.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
 let service: TestService;
@@ -13,24 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
 });
-
-interface PredictionRow {
-  time: string;
-  model: string;
-  model_version: string;
-  prediction_id: string;
-  predicted_class: string;
-  predicted_value: number | null;
-  class_scores: Record<string, number>;
-  features_numeric: Record<string, number>;
-  features_categorical: Record<string, string>;
-  segments: Record<string, string>;
-  latency_ms: number | null;
-  source: string;
-  trace_id: string;
-  span_id: string;
-  ingest_time: string;
-}
 
 const EXPORTERS: Array<[string, (url: string) => LogRecordExporter]> = [
   ["protobuf", (url) => new OTLPLogExporterProto({ url })],

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PredictionRow } from "../helpers/rows.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
 // A fake model server answering as each protocol's documentation shows (TensorFlow Serving's REST API,
@@ -80,18 +81,19 @@ const call = (path: string, body: unknown, headers: Record<string, string> = {})
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 
-interface Row {
-  model: string;
-  model_version: string;
-  prediction_id: string;
-  predicted_class: string;
-  predicted_value: number | null;
-  class_scores: Record<string, number>;
-  features_numeric: Record<string, number>;
-  features_categorical: Record<string, string>;
-  source: string;
-  latency_ms: number | null;
-}
+type Row = Pick<
+  PredictionRow,
+  | "model"
+  | "model_version"
+  | "prediction_id"
+  | "predicted_class"
+  | "predicted_value"
+  | "class_scores"
+  | "features_numeric"
+  | "features_categorical"
+  | "source"
+  | "latency_ms"
+>;
 const stored = async (model: string) => {
   await new Promise((r) => setTimeout(r, 100)); // recording follows the answer
   return service.rows<Row>(

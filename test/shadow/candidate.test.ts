@@ -2,7 +2,7 @@ import { mkdirSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor } from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { columnsSoftmaxModel, type Dense, denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
+import { columnsSoftmaxModel, denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
 import {
   type CandidateSpec,
   inferBatch,
@@ -10,23 +10,12 @@ import {
   parseCandidateSpec,
   resolveModelFile,
 } from "../../shadow/index.js";
+import { LOGISTIC as logistic } from "../helpers/models.js";
 import { tempDir } from "../helpers/service.js";
 
 const root = tempDir("modelwatch-models-");
 const models = join(root.path, "models");
 const elsewhere = join(root.path, "elsewhere");
-
-/** Logistic regression over 3 features into 2 classes, weights known. */
-const logistic: Dense[] = [
-  {
-    weights: [
-      [0.5, -0.5],
-      [1, 2],
-      [-1, 0.25],
-    ],
-    bias: [0.1, -0.1],
-  },
-];
 
 const spec = (over: Partial<CandidateSpec> = {}): CandidateSpec => ({
   name: "fraud-v2",

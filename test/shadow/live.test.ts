@@ -9,40 +9,10 @@ import {
   forwardValue,
 } from "../../bench/onnx-models.js";
 import { random, sendLines } from "../helpers/fixtures.js";
+import { LOGISTIC as logistic, MLP as mlp } from "../helpers/models.js";
 import { logsBody } from "../helpers/otlp.js";
 import { jsonOf, startTestService, type TestService, tempDir } from "../helpers/service.js";
 
-/** Logistic regression over 3 features into 2 classes, weights known. */
-const logistic: Dense[] = [
-  {
-    weights: [
-      [0.5, -0.5],
-      [1, 2],
-      [-1, 0.25],
-    ],
-    bias: [0.1, -0.1],
-  },
-];
-/** A 2-layer MLP (3 → 4 → 3 classes). */
-const mlp: Dense[] = [
-  {
-    weights: [
-      [0.2, -0.4, 0.6, 0.1],
-      [-0.3, 0.5, 0.05, 0.7],
-      [0.9, -0.2, -0.6, 0.3],
-    ],
-    bias: [0.05, -0.1, 0.2, 0],
-  },
-  {
-    weights: [
-      [1, -1, 0.5],
-      [-0.5, 0.8, 0.3],
-      [0.4, 0.2, -0.9],
-      [-0.7, 0.6, 1.1],
-    ],
-    bias: [0.1, 0, -0.1],
-  },
-];
 /** A linear regression over 2 features. */
 const linear: Dense[] = [{ weights: [[1.5], [-0.25]], bias: [3] }];
 

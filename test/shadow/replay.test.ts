@@ -1,31 +1,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Dense, denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
+import { denseSoftmaxModel, forward } from "../../bench/onnx-models.js";
 import { type OpenCandidate, openCandidate, replayCandidate } from "../../shadow/index.js";
 import { random, sendLines } from "../helpers/fixtures.js";
+import { MLP as mlp } from "../helpers/models.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
-/** A 2-layer MLP (3 → 4 → 3 classes), weights known. */
-const mlp: Dense[] = [
-  {
-    weights: [
-      [0.2, -0.4, 0.6, 0.1],
-      [-0.3, 0.5, 0.05, 0.7],
-      [0.9, -0.2, -0.6, 0.3],
-    ],
-    bias: [0.05, -0.1, 0.2, 0],
-  },
-  {
-    weights: [
-      [1, -1, 0.5],
-      [-0.5, 0.8, 0.3],
-      [0.4, 0.2, -0.9],
-      [-0.7, 0.6, 1.1],
-    ],
-    bias: [0.1, 0, -0.1],
-  },
-];
 const CLASSES = ["low", "mid", "high"];
 const FEATURES = ["amount", "age", "score"];
 const START = Date.UTC(2026, 10, 27, 10, 0, 0);
