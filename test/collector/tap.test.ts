@@ -17,6 +17,7 @@ const seen: Seen[] = [];
 let upstream: Server;
 let service: TestService;
 let tapUrl: string;
+let storeDown = false;
 
 function answer(
   url: string,
@@ -66,7 +67,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
   const port = (upstream.address() as AddressInfo).port;
-  service = await startTestService({ "tap-upstream": `http://127.0.0.1:${port}`, "tap-port": "0" });
+  service = await startTestService(
+    { "tap-upstream": `http://127.0.0.1:${port}`, "tap-port": "0", "spool-max-mb": "1" },
+    {},
+    { insertFault: () => (storeDown ? new Error("the store is down (test)") : undefined) },
+  );
   tapUrl = `http://127.0.0.1:${service.tapPort}`;
 });
 afterAll(async () => {
@@ -188,5 +193,27 @@ describe("the tap proxy", () => {
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/modelwatch_tap_calls_total\{outcome="upstream_error"[^}]*\} 1\n/);
     expect(metrics).toMatch(/modelwatch_tap_calls_total\{outcome="passed_through"[^}]*\} 1\n/);
+  });
+
+  it("keeps serving while the store is down, counting what it could not record", {
+    timeout: 60_000,
+  }, async () => {
+    storeDown = true;
+    const instances = Array.from({ length: 100 }, (_, i) => i + 0.5);
+    let served = 0;
+    for (let i = 0; i < 150; i++) {
+      const res = await call("/v1/models/half_plus_two:predict", { instances });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { predictions: number[] }).predictions).toHaveLength(100);
+      served++;
+    }
+    await new Promise((r) => setTimeout(r, 300)); // the last recordings reach the full spool
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const dropped = /modelwatch_records_rejected_total\{signal="tap",reason="write_failed"[^}]*\} (\d+)/.exec(
+      metrics,
+    );
+    expect(served).toBe(150);
+    expect(Number(dropped?.[1])).toBeGreaterThan(0);
+    storeDown = false;
   });
 });
