@@ -43,6 +43,27 @@ export async function latestValues(store: Store): Promise<LatestValue[]> {
   }));
 }
 
+/** When modelwatch last received a prediction of a model version. */
+export interface LastPrediction {
+  model: string;
+  modelVersion: string;
+  receivedMs: number;
+}
+
+/**
+ * The newest ingest time per model version: what a "no events from this model" alert watches (the
+ * analyzers' windows only move when events come).
+ */
+export async function lastPredictions(store: Store): Promise<LastPrediction[]> {
+  const rows = await queryRows<{ model: string; model_version: string; ms: number }>(
+    store,
+    `SELECT model, model_version, toUnixTimestamp64Milli(max(ingest_time)) AS ms
+     FROM ${store.database}.predictions GROUP BY model, model_version`,
+    {},
+  );
+  return rows.map((r) => ({ model: r.model, modelVersion: r.model_version, receivedMs: Number(r.ms) }));
+}
+
 /** A stored metric row, as analysts read it: the window by its start in ISO 8601. */
 export type StoredMetric = Omit<MetricRow, "windowStartMs" | "windowEndMs" | "status"> & {
   windowStart: string;

@@ -1,6 +1,6 @@
 import type { Store } from "../store/index.js";
 import type { AnalysisReport, Analyzer } from "./analyze.js";
-import { type LatestValue, latestValues } from "./results.js";
+import { type LastPrediction, type LatestValue, lastPredictions, latestValues } from "./results.js";
 
 export interface SchedulerEvents {
   ran?(report: AnalysisReport): void;
@@ -16,6 +16,7 @@ export class AnalysisScheduler {
   private running: Promise<void> | undefined;
   private stopped = false;
   private latestValues: LatestValue[] = [];
+  private lastReceived: LastPrediction[] = [];
 
   constructor(
     private readonly analyzer: Analyzer,
@@ -28,9 +29,15 @@ export class AnalysisScheduler {
     return this.latestValues;
   }
 
+  /** When each model version's newest prediction was received, as of the last run. */
+  get lastPredictions(): readonly LastPrediction[] {
+    return this.lastReceived;
+  }
+
   /** Loads the newest values already stored, then runs at once and every interval (0: on demand only). */
   async start(): Promise<void> {
     this.latestValues = await latestValues(this.store).catch(() => []);
+    this.lastReceived = await lastPredictions(this.store).catch(() => []);
     if (this.intervalMs > 0) this.schedule(0);
   }
 
@@ -48,6 +55,7 @@ export class AnalysisScheduler {
     this.running = (async () => {
       result = await work(this.analyzer);
       this.latestValues = await latestValues(this.store);
+      this.lastReceived = await lastPredictions(this.store);
     })().finally(() => {
       this.running = undefined;
     });

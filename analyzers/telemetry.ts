@@ -1,6 +1,6 @@
 import type { Meter } from "@opentelemetry/api";
 import { EXPORTED_METRICS, SHADOW_METRICS } from "./metric-names.js";
-import type { LatestValue } from "./results.js";
+import type { LastPrediction, LatestValue } from "./results.js";
 
 /**
  * Metrics whose subject is a class (label `class`); drift metrics' subject is a feature (label `feature`),
@@ -16,7 +16,21 @@ const STATUS_CODE: Record<string, number> = { ok: 0, warn: 1, alert: 2 };
  * feature or candidate, plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules
  * and Grafana read the same values and verdicts as the metrics table.
  */
-export function observeAnalysis(meter: Meter, latest: () => readonly LatestValue[]): void {
+export function observeAnalysis(
+  meter: Meter,
+  latest: () => readonly LatestValue[],
+  lastPredictions: () => readonly LastPrediction[] = () => [],
+): void {
+  meter
+    .createObservableGauge("modelwatch_last_prediction_timestamp_seconds", {
+      description:
+        "When the newest prediction of each model version was received (as of the last analysis run)",
+      unit: "s",
+    })
+    .addCallback((result) => {
+      for (const p of lastPredictions())
+        result.observe(p.receivedMs / 1000, { model: p.model, version: p.modelVersion });
+    });
   const gauges = new Map(
     EXPORTED_METRICS.map((m) => [
       m,

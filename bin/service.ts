@@ -143,7 +143,11 @@ export async function startService(
     },
     failed: (err) => log(`analysis failed: ${err instanceof Error ? err.message : String(err)}`),
   });
-  observeAnalysis(telemetry.meter, () => scheduler.latest);
+  observeAnalysis(
+    telemetry.meter,
+    () => scheduler.latest,
+    () => scheduler.lastPredictions,
+  );
 
   const inflight = new InflightBudget(config.maxInflightBytes);
   let accepting = true;
