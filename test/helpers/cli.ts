@@ -30,7 +30,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 export function startServe(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; log: () => string }> {
   return startServeChild(args, { PATH: process.env.PATH, ...env }, CLI);
 }
 
