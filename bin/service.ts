@@ -303,7 +303,8 @@ const KSERVE_PAIR_TIMEOUT_MS = 60_000;
 const SHUTDOWN_REPLAY_MS = 10_000;
 
 /**
- * The shutdown order, written out: stop accepting (HTTP and gRPC) → stop the analyzer schedule (a run in progress ends) →
+ * The shutdown order, written out: stop accepting (HTTP, gRPC, KServe halves; the tap's calls in progress end
+ * and their records reach the spool) → stop the analyzer schedule (a run in progress ends) →
  * make the spool's pending writes durable and replay what the deadline allows → let open requests answer →
  * stop the decode threads → run the shadow batches waiting and store their answers → stop telemetry →
  * close the store.
@@ -320,10 +321,11 @@ async function shutdown(
   log: (line: string) => void,
   stopAccepting: () => Promise<void>,
 ): Promise<void> {
-  const stopped = stopAccepting();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   const grpcClosed = grpc.close();
   if ("closeIdleConnections" in server) server.closeIdleConnections();
+  // The tap's calls in progress end and what it recorded reaches the spool before the spool stops.
+  await stopAccepting();
   await scheduler.stop();
   const left = await spool.shutdown(SHUTDOWN_REPLAY_MS);
   if (left > 0) log(`${left} bytes stay in the spool; they are stored at the next start`);
@@ -333,7 +335,6 @@ async function shutdown(
   }, 2_000);
   await closed;
   await grpcClosed;
-  await stopped;
   clearTimeout(forced);
   await pool?.close();
   await mirror.close();

@@ -61,11 +61,16 @@ export async function startTap(options: TapOptions): Promise<RunningTap> {
   });
   return {
     port: (server.address() as AddressInfo).port,
+    // Calls in progress finish (cut after a few seconds); then the upstream connections go.
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const forced = setTimeout(() => server.closeAllConnections(), 5_000);
+        server.close(() => {
+          clearTimeout(forced);
+          agent.destroy();
+          resolve();
+        });
         server.closeIdleConnections();
-        agent.destroy();
       }),
   };
 }
