@@ -51,15 +51,18 @@ export interface LastPrediction {
 }
 
 /**
- * The newest ingest time per model version: what a "no events from this model" alert watches (the
- * analyzers' windows only move when events come).
+ * The newest ingest time per model version among predictions received after `sinceMs` (all when 0): what a
+ * "no events from this model" alert watches (the analyzers' windows only move when events come). Callers
+ * keep what they learned and ask only for what is newer, so a run reads recent parts, not the history.
  */
-export async function lastPredictions(store: Store): Promise<LastPrediction[]> {
+export async function lastPredictions(store: Store, sinceMs = 0): Promise<LastPrediction[]> {
   const rows = await queryRows<{ model: string; model_version: string; ms: number }>(
     store,
     `SELECT model, model_version, toUnixTimestamp64Milli(max(ingest_time)) AS ms
-     FROM ${store.database}.predictions GROUP BY model, model_version`,
-    {},
+     FROM ${store.database}.predictions
+     WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')
+     GROUP BY model, model_version`,
+    { since_ms: sinceMs },
   );
   return rows.map((r) => ({ model: r.model, modelVersion: r.model_version, receivedMs: Number(r.ms) }));
 }

@@ -16,7 +16,7 @@ export class AnalysisScheduler {
   private running: Promise<void> | undefined;
   private stopped = false;
   private latestValues: LatestValue[] = [];
-  private lastReceived: LastPrediction[] = [];
+  private readonly lastReceived = new Map<string, LastPrediction>();
 
   constructor(
     private readonly analyzer: Analyzer,
@@ -31,13 +31,13 @@ export class AnalysisScheduler {
 
   /** When each model version's newest prediction was received, as of the last run. */
   get lastPredictions(): readonly LastPrediction[] {
-    return this.lastReceived;
+    return [...this.lastReceived.values()];
   }
 
   /** Loads the newest values already stored, then runs at once and every interval (0: on demand only). */
   async start(): Promise<void> {
     this.latestValues = await latestValues(this.store).catch(() => []);
-    this.lastReceived = await lastPredictions(this.store).catch(() => []);
+    await this.refreshLastPredictions().catch(() => {});
     if (this.intervalMs > 0) this.schedule(0);
   }
 
@@ -55,12 +55,26 @@ export class AnalysisScheduler {
     this.running = (async () => {
       result = await work(this.analyzer);
       this.latestValues = await latestValues(this.store);
-      this.lastReceived = await lastPredictions(this.store);
+      await this.refreshLastPredictions();
     })().finally(() => {
       this.running = undefined;
     });
     await this.running;
     return result;
+  }
+
+  /**
+   * Learns what was received since the newest time known (less a minute, for inserts that became visible
+   * late): the first call reads every prediction, later ones only recent parts.
+   */
+  private async refreshLastPredictions(): Promise<void> {
+    let newest = 0;
+    for (const p of this.lastReceived.values()) newest = Math.max(newest, p.receivedMs);
+    for (const p of await lastPredictions(this.store, newest === 0 ? 0 : newest - 60_000)) {
+      const key = `${p.model}\u0000${p.modelVersion}`;
+      const known = this.lastReceived.get(key);
+      if (!known || p.receivedMs > known.receivedMs) this.lastReceived.set(key, p);
+    }
   }
 
   /** The run in progress has ended; its failure is its own caller's, not whoever waits behind it. */

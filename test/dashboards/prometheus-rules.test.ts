@@ -30,6 +30,7 @@ describe("the Prometheus alerting rules", () => {
 
   describe("read metrics the service exports", () => {
     let service: TestService;
+    const sentAfterMs = Date.now();
     beforeAll(async () => {
       service = await startTestService({ reference: "previous" }); // drift from the second window on
       const start = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 3 * HOUR_MS;
@@ -49,6 +50,18 @@ describe("the Prometheus alerting rules", () => {
       for (const name of named) {
         const onMetrics = new RegExp(`^${name}\\{`, "m").test(exposition);
         expect(onMetrics || (name.startsWith("modelwatch_shadow_") && exported.has(name)), name).toBe(true);
+      }
+    });
+
+    it("exports when each model version's newest prediction was received", async () => {
+      const exposition = await (await fetch(`${service.url}/metrics`)).text();
+      const received = [
+        ...exposition.matchAll(/^modelwatch_last_prediction_timestamp_seconds\{[^}]*\} (\S+)$/gm),
+      ].map((m) => Number(m[1]) * 1000);
+      expect(received.length).toBeGreaterThan(0);
+      for (const ms of received) {
+        expect(ms).toBeGreaterThanOrEqual(sentAfterMs - 1000);
+        expect(ms).toBeLessThanOrEqual(Date.now());
       }
     });
   });
