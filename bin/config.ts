@@ -569,16 +569,21 @@ function readThresholds(path: string | undefined, cwd: string): Thresholds | str
   }
 }
 
-/** The mappings file's models, checked field by field, or what is wrong with it. */
-function readMappings(path: string | undefined, cwd: string): Record<string, ModelMapping> | string {
-  if (path === undefined) return {};
-  let parsed: unknown;
+/** A JSON file's content (as `{value}`), or why it cannot be read. */
+function readJson(path: string, cwd: string): { value: unknown } | string {
   try {
-    parsed = JSON.parse(readFileSync(resolve(cwd, path), "utf8"));
+    return { value: JSON.parse(readFileSync(resolve(cwd, path), "utf8")) };
   } catch (err) {
     return `cannot read ${path}: ${(err as Error).message}`;
   }
-  const models = (parsed as { models?: unknown } | null)?.models;
+}
+
+/** The mappings file's models, checked field by field, or what is wrong with it. */
+function readMappings(path: string | undefined, cwd: string): Record<string, ModelMapping> | string {
+  if (path === undefined) return {};
+  const parsed = readJson(path, cwd);
+  if (typeof parsed === "string") return parsed;
+  const models = (parsed.value as { models?: unknown } | null)?.models;
   if (typeof models !== "object" || models === null || Array.isArray(models))
     return `${path} should be {"models": {"<model>": {"features": [...], "classes": [...], "output": "..."}}}`;
   const out: Record<string, ModelMapping> = {};
@@ -601,13 +606,9 @@ function readMappings(path: string | undefined, cwd: string): Record<string, Mod
 /** The candidates of the shadow config file (none without one), or what is wrong with it. */
 function readShadowConfig(path: string | undefined, cwd: string): CandidateSpec[] | string {
   if (path === undefined) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(resolve(cwd, path), "utf8"));
-  } catch (err) {
-    return `cannot read ${path}: ${(err as Error).message}`;
-  }
-  const list = (parsed as { candidates?: unknown } | null)?.candidates;
+  const parsed = readJson(path, cwd);
+  if (typeof parsed === "string") return parsed;
+  const list = (parsed.value as { candidates?: unknown } | null)?.candidates;
   if (!Array.isArray(list)) return `${path} should be {"candidates": [spec, …]}`;
   const specs: CandidateSpec[] = [];
   for (const [i, raw] of list.entries()) {
