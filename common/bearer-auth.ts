@@ -35,6 +35,30 @@ export function bearerCheck(
   };
 }
 
+/**
+ * The read endpoints as ClickHouse's HTTP interface takes credentials, so its clients (`@clickhouse/client`,
+ * Grafana's ClickHouse datasource, curl) can read: a token as a bearer, as the password of Basic auth
+ * (any user name), or in `X-ClickHouse-Key`. With no tokens configured, every request passes.
+ */
+export function readAuth(tokens: readonly string[], realm: string): MiddlewareHandler {
+  const check = bearerCheck(tokens);
+  return async (c, next) => {
+    const key = c.req.header("x-clickhouse-key");
+    const basic = /^Basic\s+(.+)$/i.exec(c.req.header("authorization") ?? "");
+    const password = basic
+      ? Buffer.from(basic[1] as string, "base64")
+          .toString("utf8")
+          .split(":")
+          .slice(1)
+          .join(":")
+      : undefined;
+    const presented = key ?? password;
+    const verdict = check(presented !== undefined ? `Bearer ${presented}` : c.req.header("authorization"));
+    if (verdict !== "ok") throw new HttpError(401, "unauthorized", unauthorizedMessage(verdict, realm));
+    return next();
+  };
+}
+
 /** What a refused sender is told. */
 export function unauthorizedMessage(verdict: "missing" | "invalid", realm: string): string {
   return verdict === "invalid"

@@ -1,4 +1,4 @@
-export { bearerAuth, bearerCheck, unauthorizedMessage } from "./bearer-auth.js";
+export { bearerAuth, bearerCheck, readAuth, unauthorizedMessage } from "./bearer-auth.js";
 export { errorResponse, HttpError } from "./http-error.js";
 export { InflightBudget, type InflightLimitOptions, inflightLimit } from "./inflight-limit.js";
 export { megabytes } from "./megabytes.js";

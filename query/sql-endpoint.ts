@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { bearerAuth, HttpError, readBody, within } from "../common/index.js";
+import { HttpError, readAuth, readBody, within } from "../common/index.js";
 import { type Store, StoreError } from "../store/index.js";
 import { contentTypeFor, ENGINE_FORMAT } from "./formats.js";
 
@@ -24,7 +24,7 @@ export interface SqlEndpointOptions {
  */
 export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
   const app = new Hono();
-  app.use("/sql", bearerAuth(options.readTokens, "read"));
+  app.use("/sql", readAuth(options.readTokens, "read"));
   app.on(["GET", "POST"], "/sql", async (c) => {
     const url = new URL(c.req.url);
     const body =
@@ -50,6 +50,14 @@ export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
         `default_format ${JSON.stringify(defaultFormat)} is not a format name`,
       );
     }
+    // ClickHouse clients name the database (their default is "default"): this endpoint serves modelwatch's.
+    const database = url.searchParams.get("database");
+    if (database !== null && database !== "default" && database !== store.database)
+      throw new HttpError(
+        400,
+        "unknown_database",
+        `this endpoint reads database ${store.database}, not ${database}`,
+      );
     const params: Record<string, string> = {};
     for (const [key, value] of url.searchParams) {
       if (key.startsWith("param_")) params[key.slice("param_".length)] = value;
