@@ -8,6 +8,7 @@
 import type { ChildProcess } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ENGINE_THREAD } from "../store/engine-threads.js";
 import { agent, openLoop, post, storedAtLeast } from "./load.js";
 import { predictionBodies } from "./otlp-workload.js";
 import { startServeChild } from "./serve-child.js";
@@ -157,10 +158,6 @@ function perRecord(
     engine: micro(sums.engine),
   };
 }
-
-/** ClickHouse's pool threads (as store/engine-threads.ts knows them). */
-const ENGINE_THREAD =
-  /^(MergeMutate|ThreadPool|QueryPipeline|QueryCompPipe|QueryPullPipe|BgSchPool|MergeTree)/;
 
 /**
  * Waits until the service has stored an answer for each of the `sent` predictions it did not drop (from its

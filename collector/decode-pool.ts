@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ownsItsBuffer } from "../common/index.js";
+import { ownsItsBuffer, workerScript } from "../common/index.js";
 import type { DecodeReply, DecodeTask } from "./decode-protocol.js";
 import type { MappingLimits } from "./event-reader.js";
 import type { RequestReader } from "./ingest.js";
@@ -94,12 +92,7 @@ export class DecodePool implements RequestReader {
  */
 const DECODE_YOUNG_GENERATION_MB = 192;
 
-/**
- * The worker's script: beside this module once built. Run from the TypeScript sources (the tests), the
- * built copy in dist/ is used, as the CLI tests do (`npm test` builds first).
- */
-const WORKER_SCRIPT: URL = (() => {
-  const beside = new URL("./decode-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL("../dist/collector/decode-worker.js", import.meta.url);
-})();
+const WORKER_SCRIPT = workerScript(
+  new URL("./decode-worker.js", import.meta.url),
+  new URL("../dist/collector/decode-worker.js", import.meta.url),
+);

@@ -5,7 +5,7 @@ import { setPriority } from "node:os";
  * The embedded engine's worker threads, by the names ClickHouse gives its pools: merges, insert and query
  * pipelines, background schedules. Node's own threads (the event loop, decode threads, libuv) are not here.
  */
-const ENGINE_THREAD =
+export const ENGINE_THREAD =
   /^(MergeMutate|ThreadPool|QueryPipeline|QueryCompPipe|QueryPullPipe|BgSchPool|BgMBSchPool|BgBufSchPool|BgDistSchPool|MergeTree|ParallelParsin|Squash)/;
 
 /** How often threads the engine started since are looked for (its pools grow on demand). */

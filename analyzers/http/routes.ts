@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { bearerAuth, HttpError, readBody, within } from "../../common/index.js";
+import { bearerAuth, HttpError, isoTimeField, jsonObject, readBody, within } from "../../common/index.js";
 import type { Store } from "../../store/index.js";
 import type { AnalyzeRequest } from "../analyze.js";
 import { storedMetrics } from "../results.js";
@@ -37,15 +37,7 @@ export function analyzeRoutes(
 
 /** The request body, checked field by field. */
 export function parseAnalyzeRequest(text: string): AnalyzeRequest {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "malformed_json", "the body is not JSON");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new HttpError(400, "bad_request", 'send a JSON object: {"models": [...], "from": ..., "to": ...}');
-  const v = value as Record<string, unknown>;
+  const v = jsonObject(text, '{"models": [...], "from": ..., "to": ...}');
   const request: { models?: string[]; fromMs?: number; toMs?: number } = {};
   if (v.models !== undefined) {
     if (!Array.isArray(v.models) || v.models.some((m) => typeof m !== "string"))
@@ -53,10 +45,7 @@ export function parseAnalyzeRequest(text: string): AnalyzeRequest {
     request.models = v.models as string[];
   }
   for (const field of ["from", "to"] as const) {
-    if (v[field] === undefined) continue;
-    const ms = typeof v[field] === "string" ? Date.parse(v[field]) : Number.NaN;
-    if (Number.isNaN(ms)) throw new HttpError(400, "bad_request", `${field} must be an ISO 8601 time`);
-    request[field === "from" ? "fromMs" : "toMs"] = ms;
+    if (v[field] !== undefined) request[field === "from" ? "fromMs" : "toMs"] = isoTimeField(v, field);
   }
   return request;
 }

@@ -136,8 +136,12 @@ function predictionIds(
   requestId: string | string[] | undefined,
 ): string[] | undefined {
   const n = instanceCount(route, body);
-  if (n === undefined || n === 0) return undefined;
-  const base = typeof requestId === "string" && requestId !== "" ? requestId : randomUUID();
+  return n ? idsFor(n, typeof requestId === "string" ? requestId : "") : undefined;
+}
+
+/** `n` prediction ids: the request's id (a fresh one without), with -<i> per instance when there are several. */
+function idsFor(n: number, requestId: string): string[] {
+  const base = requestId !== "" ? requestId : randomUUID();
   return n === 1 ? [base] : Array.from({ length: n }, (_, i) => `${base}-${i}`);
 }
 
@@ -190,13 +194,12 @@ function record(
     return;
   }
   if (records.length === 0) return;
-  const recordIds =
-    ids && ids.length === records.length ? ids : (predictionIds(route, request, undefined) ?? []);
   options.record(
     inferenceEvents(records, {
       model: route.model,
       version,
-      ids: recordIds.length === records.length ? recordIds : records.map(() => randomUUID()),
+      // The ids the answer named, or (the request body was still arriving then) fresh ones.
+      ids: ids?.length === records.length ? ids : idsFor(records.length, ""),
       timeMs: Date.now(),
       latencyMs,
     }),

@@ -1,5 +1,13 @@
 import { Hono } from "hono";
-import { bearerAuth, errorResponse, HttpError, readBody } from "../../common/index.js";
+import {
+  bearerAuth,
+  errorResponse,
+  HttpError,
+  isoTimeField,
+  jsonObject,
+  parseJson,
+  readBody,
+} from "../../common/index.js";
 import type { Store } from "../../store/index.js";
 import { parseCandidateSpec } from "../candidate.js";
 import { CandidateError } from "../errors.js";
@@ -44,7 +52,7 @@ export function shadowRoutes(store: Store, registry: CandidateRegistry, options:
   });
 
   app.post("/shadow/candidates", write, async (c) => {
-    const spec = parseCandidateSpec(json((await readBody(c, SMALL_BODY)).toString("utf8")));
+    const spec = parseCandidateSpec(parseJson((await readBody(c, SMALL_BODY)).toString("utf8")));
     const open = await registry.add(spec, { replace: c.req.query("replace") === "1" });
     await open.session.release();
     const refused = await options.syncMirror();
@@ -68,28 +76,12 @@ export function shadowRoutes(store: Store, registry: CandidateRegistry, options:
 
 /** `{"candidate": name, "from": ISO time, "to": ISO time}`, checked field by field. */
 export function parseReplayRequest(text: string): { candidate: string; range: ReplayRange } {
-  const v = json(text);
-  if (typeof v !== "object" || v === null || Array.isArray(v))
-    throw new HttpError(400, "bad_request", 'send {"candidate": name, "from": time, "to": time}');
-  const o = v as Record<string, unknown>;
+  const o = jsonObject(text, '{"candidate": name, "from": time, "to": time}');
   if (typeof o.candidate !== "string" || o.candidate === "")
     throw new HttpError(400, "bad_request", "candidate must be a candidate's name");
-  const time = (field: "from" | "to") => {
-    const ms = typeof o[field] === "string" ? Date.parse(o[field]) : Number.NaN;
-    if (Number.isNaN(ms)) throw new HttpError(400, "bad_request", `${field} must be an ISO 8601 time`);
-    return ms;
-  };
-  const range = { fromMs: time("from"), toMs: time("to") };
+  const range = { fromMs: isoTimeField(o, "from"), toMs: isoTimeField(o, "to") };
   if (range.toMs <= range.fromMs) throw new HttpError(400, "bad_request", "to must be after from");
   return { candidate: o.candidate, range };
-}
-
-function json(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "malformed_json", "the body is not JSON");
-  }
 }
 
 /** A refused candidate as an answer: what to fix is in the message. */

@@ -1,7 +1,5 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ownsItsBuffer } from "../../common/index.js";
+import { ownsItsBuffer, workerScript } from "../../common/index.js";
 import type { CandidateSpec, SkipReason } from "../candidate.js";
 import type { ShadowMetrics } from "../telemetry.js";
 import type { MirrorWorkerData } from "./mirror-worker.js";
@@ -79,8 +77,7 @@ export class LiveMirror {
     const worker = this.worker;
     if (!worker || this.running.length === 0 || this.closed) return;
     if (this.queued + records > this.options.queueRecords) {
-      this.stats.dropped.queue_full += records;
-      this.options.metrics?.dropped.add(records, { reason: "queue_full" });
+      this.drop("queue_full", records);
       return;
     }
     this.queued += records;
@@ -165,8 +162,7 @@ export class LiveMirror {
         this.scheduleInsert();
         break;
       case "failed":
-        this.stats.dropped.inference_failed += reply.rows;
-        this.options.metrics?.dropped.add(reply.rows, { reason: "inference_failed" });
+        this.drop("inference_failed", reply.rows);
         this.options.log?.(
           `shadow candidate ${reply.candidate}: a batch of ${reply.rows} failed: ${reply.message}`,
         );
@@ -239,8 +235,7 @@ export class LiveMirror {
         await this.options.insert(chunks);
         this.stats.stored += rows;
       } catch (err) {
-        this.stats.dropped.insert_failed += rows;
-        this.options.metrics?.dropped.add(rows, { reason: "insert_failed" });
+        this.drop("insert_failed", rows);
         this.options.log?.(`shadow: ${rows} answers could not be stored: ${(err as Error).message}`);
       }
     });
@@ -253,9 +248,14 @@ export class LiveMirror {
       this.waiting.shift();
       const n = this.waitingRows.shift() ?? 0;
       this.waitingTotal -= n;
-      this.stats.dropped.insert_failed += n;
-      this.options.metrics?.dropped.add(n, { reason: "insert_failed" });
+      this.drop("insert_failed", n);
     }
+  }
+
+  /** Predictions that will have no answer, counted by reason. */
+  private drop(reason: keyof MirrorStats["dropped"], count: number): void {
+    this.stats.dropped[reason] += count;
+    this.options.metrics?.dropped.add(count, { reason });
   }
 
   private post(task: MirrorTask): void {
@@ -274,12 +274,7 @@ export class LiveMirror {
   }
 }
 
-/**
- * The worker's script: beside this module once built. Run from the TypeScript sources (the tests), the
- * built copy in dist/ is used (`npm test` builds first).
- */
-const WORKER_SCRIPT: URL = (() => {
-  const beside = new URL("./mirror-worker.js", import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL("../../dist/shadow/live/mirror-worker.js", import.meta.url);
-})();
+const WORKER_SCRIPT = workerScript(
+  new URL("./mirror-worker.js", import.meta.url),
+  new URL("../../dist/shadow/live/mirror-worker.js", import.meta.url),
+);
