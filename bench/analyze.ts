@@ -4,7 +4,8 @@
  * JS / PSI for every feature), then an incremental run after one more hour of data. For comparison, the same
  * predictions and labels go to pandas + scikit-learn + scipy (bench/analyze_reference.py, run by Debian's
  * python3 when it has those packages) computing accuracy, macro recall and one feature's KL per window.
- * Prints `name: value unit` lines. BENCH_PREDICTIONS scales the data (default 10,000,000).
+ * Prints `name: value unit` lines. BENCH_PREDICTIONS scales the data (default 10,000,000); BENCH_PROFILE=1
+ * adds the time each kind of statement took (`profile_full:` / `profile_incremental:` lines).
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     await mergesSettled(store);
     console.log(`generate_merges_settled: ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
+    const profile = process.env.BENCH_PROFILE === "1" ? profileStatements(store) : undefined;
     const analyzer = new Analyzer(store, { ...DEFAULT_ANALYSIS, lateVisibilityMs: 0 });
     t = performance.now();
     const full = await analyzer.analyzeChanges();
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     console.log(`analyze_full: ${fullSeconds.toFixed(2)} s`);
     console.log(`analyze_full_windows: ${full.windows} windows`);
     console.log(`analyze_full_rows: ${full.rows} rows`);
+    profile?.print("full");
 
     // One more hour of traffic (and its labels) arrives; the next run takes only what changed.
     const perHour = Math.round(PREDICTIONS / 24);
@@ -51,6 +54,7 @@ async function main(): Promise<void> {
     const incremental = await analyzer.analyzeChanges();
     console.log(`analyze_incremental_one_hour: ${((performance.now() - t) / 1000).toFixed(2)} s`);
     console.log(`analyze_incremental_windows: ${incremental.windows} windows`);
+    profile?.print("incremental");
 
     const reference = await pandasReference(store, dir.path);
     if (reference === undefined) return;
@@ -108,6 +112,36 @@ async function generate(
             FROM (SELECT {first:UInt64} + number AS n FROM numbers({count:UInt64})) WHERE n % 2 = 0`,
     query_params: params,
   });
+}
+
+/** BENCH_PROFILE=1: the time each kind of statement took (summed; concurrent statements overlap). */
+function profileStatements(store: Store): { print(run: string): void } {
+  const spent = new Map<string, { ms: number; n: number }>();
+  const kind = (sql: string) => sql.replace(/\s+/g, " ").trim().slice(0, 90);
+  const wrap =
+    <A extends { query: string }, R>(f: (a: A) => Promise<R>) =>
+    async (a: A): Promise<R> => {
+      const t = performance.now();
+      try {
+        return await f(a);
+      } finally {
+        const k = kind(a.query);
+        const s = spent.get(k) ?? { ms: 0, n: 0 };
+        s.ms += performance.now() - t;
+        s.n++;
+        spent.set(k, s);
+      }
+    };
+  const c = store.client as unknown as Record<string, (a: { query: string }) => Promise<unknown>>;
+  for (const m of ["query", "command"])
+    c[m] = wrap((c[m] as (a: { query: string }) => Promise<unknown>).bind(store.client));
+  return {
+    print(run) {
+      for (const [k, s] of [...spent].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14))
+        console.log(`profile_${run}: ${(s.ms / 1000).toFixed(2)} s ×${s.n} ${k}`);
+      spent.clear();
+    },
+  };
 }
 
 async function mergesSettled(store: Store): Promise<void> {

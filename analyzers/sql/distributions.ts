@@ -19,13 +19,15 @@ export interface BinCount {
   count: number;
 }
 
+/** Rows in one of the engine's read units (index_granularity, the MergeTree default). */
+const GRANULE_ROWS = 8192;
+
 /** The deciles that cut numeric values into 10 bins; the outer bins are open. */
 export const DECILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
 
 /**
  * Deciles are exact over references up to this many predictions; above, over a deterministic sample of
- * about this many (by a hash of the event time), which moves edges by well under a bin's width and keeps
- * the sort bounded.
+ * about this many, which moves edges by well under a bin's width and keeps the sort bounded.
  */
 export const EDGE_SAMPLE_ROWS = 200_000;
 
@@ -46,9 +48,18 @@ export async function referenceBins(
     `SELECT count() AS n FROM ${db}.predictions WHERE ${IN_SCOPE_SQL}`,
     params,
   );
-  const every = Math.max(1, Math.ceil(Number(size?.n ?? 0) / EDGE_SAMPLE_ROWS));
-  // Hashing the time column (8 bytes a row) rather than the id (a string) keeps the sample cheap to draw.
-  const sampled = `${IN_SCOPE_SQL} AND intHash64(toUnixTimestamp64Milli(time)) % {every:UInt64} = 0`;
+  const rows = Number(size?.n ?? 0);
+  const every = Math.max(1, Math.ceil(rows / EDGE_SAMPLE_ROWS));
+  // The sample takes whole spans of time, each about as long as the engine's read unit (a granule of 8192
+  // rows, sorted by time within a model version) at the reference's average rate, chosen by a hash of the
+  // span: rows sampled one by one sit in every granule, so every feature value is still read (measured
+  // 0.9 s against 0.26 s for a day of 3.3 million predictions). Spread over the whole reference, the spans
+  // still see its daily cycle.
+  const spanMs = Math.max(
+    1,
+    Math.floor((GRANULE_ROWS * reference.windowStartsMs.length * windowMs) / Math.max(1, rows)),
+  );
+  const sampled = `${IN_SCOPE_SQL} AND intHash64(intDiv(toUnixTimestamp64Milli(time), ${spanMs})) % {every:UInt64} = 0`;
   const numeric = await queryRows<{ key: string; edges: number[] }>(
     store,
     `SELECT key, arrayDistinct(quantilesExact(${DECILES.join(", ")})(v)) AS edges
