@@ -45,6 +45,48 @@ describe("the embedded store", () => {
     await store.close();
   });
 
+  it("lets scans for what arrived since a run skip older granules, by arrival-time indexes", async () => {
+    const store = await open();
+    await migrate(store, { retentionDays: 90 });
+    const now = Date.now();
+    // Both batches in one partition (a day), the newer one later in event time.
+    const noon = Math.floor(now / 86_400_000) * 86_400_000 + 43_200_000;
+    const batch = (offsetMs: number) =>
+      `INSERT INTO modelwatch.predictions (time, model, prediction_id, features_numeric, ingest_time)
+       SELECT fromUnixTimestamp64Milli(${noon + offsetMs} + number, 'UTC'), 'm', toString(number), map('f', 1.0),
+         fromUnixTimestamp64Milli(${now + offsetMs}, 'UTC')
+       FROM numbers(20000)`;
+    // One part holding an hour-old arrival and a new one (each at its own event time), as after a merge:
+    // only the new one's granules are read.
+    await store.client.command({ query: batch(-3_600_000) });
+    await store.client.command({ query: batch(0) });
+    await store.client.command({ query: "OPTIMIZE TABLE modelwatch.predictions FINAL" });
+    const rs = await store.client.query({
+      query: `EXPLAIN indexes = 1 SELECT count() FROM modelwatch.predictions
+              WHERE ingest_time > fromUnixTimestamp64Milli(${now - 60_000}, 'UTC')`,
+      format: "TabSeparatedRaw",
+    });
+    const plan = await rs.text();
+    const skip = /Name: ingest_time_minmax[\s\S]*?Granules: (\d+)\/(\d+)/.exec(plan);
+    expect(skip, plan).not.toBeNull();
+    const [read, of] = [Number(skip?.[1]), Number(skip?.[2])];
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(of);
+    const indexes = await rows<{ table: string; name: string }>(
+      store,
+      "SELECT table, name FROM system.data_skipping_indices WHERE database = 'modelwatch' ORDER BY table",
+    );
+    expect(indexes).toEqual(
+      expect.arrayContaining([
+        { table: "labels", name: "ingest_time_minmax" },
+        { table: "predictions", name: "ingest_time_minmax" },
+        { table: "shadow_predictions", name: "run_time_minmax" },
+      ]),
+    );
+    await store.client.command({ query: "TRUNCATE TABLE modelwatch.predictions" });
+    await store.close();
+  });
+
   it("answers analyst queries read-only, refusing writes and settings by the engine's readonly", async () => {
     const store = await open();
     await migrate(store, { retentionDays: 7 });
