@@ -30,7 +30,17 @@ export async function startServeChild(
 ): Promise<{ child: ChildProcess; url: string; log: () => string }> {
   const child = spawn(
     process.execPath,
-    [...SERVE_NODE_FLAGS, cli, "serve", "--http-port", "0", "--grpc-port", "0", ...args],
+    [
+      ...SERVE_NODE_FLAGS,
+      ...(process.env.BENCH_CHILD_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+      cli,
+      "serve",
+      "--http-port",
+      "0",
+      "--grpc-port",
+      "0",
+      ...args,
+    ],
     {
       env,
       stdio: ["ignore", "ignore", "pipe"],
