@@ -347,7 +347,7 @@ export class Analyzer {
       );
       if (stored.some((r) => !fresh.has(rowIdentity({ ...r, windowStartMs: Number(r.ws) }))))
         await this.store.client.command({
-          query: `DELETE FROM ${db}.metrics WHERE model = {model:String} AND model_version = {version:String}
+          query: `DELETE FROM ${this.store.mutationTarget("metrics")} WHERE model = {model:String} AND model_version = {version:String}
                   AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
           query_params: params,
         });

@@ -12,7 +12,7 @@ import { type CandidateSpec, parseCandidateSpec } from "../shadow/index.js";
 
 /** Every setting of `modelwatch serve`, parsed and validated once at start. */
 export interface Config {
-  clickhouse: { url?: string; username?: string; password?: string; database: string };
+  clickhouse: { url?: string; username?: string; password?: string; database: string; cluster?: string };
   dataDir: string;
   host: string;
   /** PEM key and certificate: the HTTP port speaks HTTPS. */
@@ -96,6 +96,12 @@ export const SETTINGS = [
     help: "ClickHouse user (default: default)",
   },
   { flag: "clickhouse-password", env: "CLICKHOUSE_PASSWORD", kind: "string", help: "ClickHouse password" },
+  {
+    flag: "clickhouse-cluster",
+    env: "CLICKHOUSE_CLUSTER",
+    kind: "identifier",
+    help: "ClickHouse cluster name: schema ON CLUSTER, replicated tables behind Distributed ones (needs CLICKHOUSE_URL)",
+  },
   {
     flag: "database",
     env: "CLICKHOUSE_DATABASE",
@@ -470,6 +476,10 @@ export function parseConfig(
   const shadowCandidates = readShadowConfig(values.get("shadow-config") as string | undefined, cwd);
   if (typeof shadowCandidates === "string")
     problems.push(`--shadow-config / MODELWATCH_SHADOW_CONFIG: ${shadowCandidates}`);
+  if (values.get("clickhouse-cluster") !== undefined && values.get("clickhouse-url") === undefined)
+    problems.push(
+      "--clickhouse-cluster / CLICKHOUSE_CLUSTER: a cluster is a ClickHouse server's; set --clickhouse-url / CLICKHOUSE_URL too",
+    );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const get = <T>(flag: SettingFlag) => values.get(flag) as T;
@@ -483,6 +493,7 @@ export function parseConfig(
       username: get<string | undefined>("clickhouse-user"),
       password: get<string | undefined>("clickhouse-password"),
       database: get<string>("database"),
+      cluster: get<string | undefined>("clickhouse-cluster"),
     },
     dataDir: absolute(dataDir),
     host: get<string | undefined>("host") ?? (ingestTokens.length > 0 ? "0.0.0.0" : "127.0.0.1"),

@@ -1,8 +1,14 @@
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { type ClickHouseClient, createClient, type DataFormat } from "@clickhouse/client";
+import {
+  type ClickHouseClient,
+  type ClickHouseSettings,
+  createClient,
+  type DataFormat,
+} from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
+import { mutationTarget } from "./cluster.js";
 import { lowerEngineThreadPriority } from "./engine-threads.js";
 import { clickhouseCode, StoreError } from "./errors.js";
 import { INSERT_LAYOUTS, type InsertTable } from "./tables/index.js";
@@ -17,6 +23,11 @@ export interface StoreOptions {
   database: string;
   /** Embedded mode's data directory. */
   dataDir: string;
+  /**
+   * A ClickHouse cluster (its name in the servers' `remote_servers`): the schema is created ON CLUSTER, with
+   * replicated tables behind Distributed ones (store/cluster.ts). Only with `url`.
+   */
+  cluster?: string;
 }
 
 export type StoreMode = "embedded" | "server";
@@ -60,6 +71,8 @@ export class Store {
     /** The read-write client; SQL must qualify tables with `database`. */
     readonly client: ClickHouseClient,
     private readonly reader: ClickHouseClient,
+    /** The ClickHouse cluster the schema spans, when it spans one. */
+    readonly cluster?: string,
     /** Embedded mode: where insert files are handed to the engine. */
     private readonly insertDir?: string,
     /** Embedded mode: stops lowering the engine threads' priority. */
@@ -75,7 +88,15 @@ export class Store {
         false,
       );
     }
+    if (options.cluster !== undefined && !options.url)
+      throw new StoreError("CONFIG", "a cluster needs a ClickHouse server (CLICKHOUSE_URL)", false);
     if (options.url) {
+      // On a cluster, joins on prediction id run on each shard (events are sharded by it), and an insert is
+      // acknowledged once the shards have it, not when it is queued for them.
+      const clusterSettings: ClickHouseSettings =
+        options.cluster === undefined
+          ? {}
+          : { distributed_product_mode: "local", distributed_foreground_insert: 1 };
       const common = {
         url: options.url,
         username: options.username ?? "default",
@@ -83,13 +104,13 @@ export class Store {
         request_timeout: 60_000,
         compression: { request: false, response: false },
       };
-      const client = createClient(common);
+      const client = createClient({ ...common, clickhouse_settings: clusterSettings });
       const reader = createClient({
         ...common,
         database: options.database,
-        clickhouse_settings: { readonly: "1" },
+        clickhouse_settings: { ...clusterSettings, readonly: "1" },
       });
-      const store = new Store("server", options.database, client, reader);
+      const store = new Store("server", options.database, client, reader, options.cluster);
       await store.assertReachable(options.url);
       return store;
     }
@@ -106,7 +127,12 @@ export class Store {
     removeOrphanedInserts(insertDir);
     // The engine shares this process's cores with ingest; its merges and inserts can wait, senders cannot.
     const stopPriority = lowerEngineThreadPriority(ENGINE_NICE);
-    return new Store("embedded", options.database, client, reader, insertDir, stopPriority);
+    return new Store("embedded", options.database, client, reader, undefined, insertDir, stopPriority);
+  }
+
+  /** What an ALTER or DELETE of `table` names: the table, or on a cluster its local tables ON CLUSTER. */
+  mutationTarget(table: string): string {
+    return mutationTarget(this.database, table, this.cluster);
   }
 
   /** Called once the database exists: locks the analyst connection to read-only in embedded mode. */

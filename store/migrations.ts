@@ -1,4 +1,5 @@
 import type { Store } from "./client.js";
+import { localTable, onCluster } from "./cluster.js";
 import { StoreError } from "./errors.js";
 import { labelsDdl } from "./tables/labels.js";
 import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
@@ -102,20 +103,19 @@ const RETAINED_TABLES = [
  */
 export async function migrate(store: Store, options: SchemaOptions): Promise<{ applied: number[] }> {
   const db = store.database;
-  const run = async (query: string, what: string) => {
-    try {
-      await store.client.command({ query });
-    } catch (cause) {
-      throw StoreError.from("MIGRATION", what, cause);
+  const run = async (statement: string, what: string) => {
+    // On a cluster each statement takes its cluster form (store/cluster.ts): one place decides it for all.
+    const queries = store.cluster === undefined ? [statement] : onCluster(statement, store.cluster);
+    for (const query of queries) {
+      try {
+        await store.client.command({ query });
+      } catch (cause) {
+        throw StoreError.from("MIGRATION", what, cause);
+      }
     }
   };
   await run(`CREATE DATABASE IF NOT EXISTS ${db}`, `cannot create database ${db}`);
-  await run(
-    `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
-     (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-     ENGINE = ReplacingMergeTree ORDER BY version`,
-    "cannot create schema_migrations",
-  );
+  await run(schemaMigrationsDdl(db), "cannot create schema_migrations");
   const done = new Set(await appliedVersions(store));
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
@@ -136,6 +136,21 @@ export async function migrate(store: Store, options: SchemaOptions): Promise<{ a
   return { applied };
 }
 
+function schemaMigrationsDdl(db: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations
+     (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
+     ENGINE = ReplacingMergeTree ORDER BY version`;
+}
+
+/** Every schema statement a fresh store runs, in order (the database, the bookkeeping, each migration's). */
+export function schemaStatements(db: string, options: SchemaOptions): string[] {
+  return [
+    `CREATE DATABASE IF NOT EXISTS ${db}`,
+    schemaMigrationsDdl(db),
+    ...MIGRATIONS.flatMap((m) => m.statements(db, options)),
+  ];
+}
+
 /** The newest schema version this build knows. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
@@ -153,7 +168,7 @@ async function alignRetention(store: Store, table: string, column: string, days:
   const rs = await store.client.query({
     query:
       "SELECT create_table_query FROM system.tables WHERE database = {db:String} AND name = {table:String}",
-    query_params: { db: store.database, table },
+    query_params: { db: store.database, table: localTable(table, store.cluster) },
     format: "JSONEachRow",
   });
   const [row] = await rs.json<{ create_table_query: string }>();
@@ -164,7 +179,7 @@ async function alignRetention(store: Store, table: string, column: string, days:
   if (currentDays === days) return;
   try {
     await store.client.command({
-      query: `ALTER TABLE ${store.database}.${table} MODIFY TTL toDateTime(${column}) + INTERVAL ${days} DAY`,
+      query: `ALTER TABLE ${store.mutationTarget(table)} MODIFY TTL toDateTime(${column}) + INTERVAL ${days} DAY`,
       // Expired parts are dropped by the background TTL merges; rewriting every part now would be costly.
       clickhouse_settings: { materialize_ttl_after_modify: 0 },
     });
