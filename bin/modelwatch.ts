@@ -9,6 +9,8 @@ import { StoreError } from "../store/index.js";
 import { runAnalyze } from "./analyze-command.js";
 import { CliError } from "./cli-support.js";
 import { ConfigError, isLoopback, parseConfig, SETTINGS } from "./config.js";
+import { runDemoCommand } from "./demo-command.js";
+import { runReport } from "./report-command.js";
 import { startService } from "./service.js";
 import { runShadow, type ShadowCommand } from "./shadow-command.js";
 import { runSql } from "./sql-command.js";
@@ -31,6 +33,12 @@ Usage:
   modelwatch shadow remove NAME           unregister a candidate (its answers stay)
   modelwatch shadow replay --candidate NAME --from t --to t
                                           run a candidate on the stored predictions of [from, to)
+  modelwatch report --model m [--from t] [--to t] [--version v] [--out report.html]
+                                          one self-contained HTML file: a model's charts and every value
+                                          behind them (default range: the last 7 days)
+  modelwatch demo [--duration 60]         send a demo workload (3 models, drift, late labels, a shadow
+                                          candidate) to the running service, then live for that many seconds
+  modelwatch serve --demo                 the service with the demo workload running inside it
   modelwatch tap --upstream URL [--port 8080] [--service URL]
                                           a recording proxy in front of a model server (TF Serving,
                                           TorchServe, KServe / OIP v2), sending to the service over OTLP
@@ -56,6 +64,10 @@ async function main(argv: string[]): Promise<number> {
         model: { type: "string", multiple: true },
         from: { type: "string" },
         to: { type: "string" },
+        out: { type: "string" },
+        version: { type: "string" },
+        duration: { type: "string" },
+        demo: { type: "boolean" },
         json: { type: "boolean" },
         candidate: { type: "string" },
         replace: { type: "boolean" },
@@ -87,6 +99,10 @@ async function main(argv: string[]): Promise<number> {
     replace,
     upstream,
     port,
+    out,
+    version,
+    duration,
+    demo,
     ...settingFlags
   } = values;
   // `modelwatch tap --upstream URL --port N`: the tap's own names for --tap-upstream and --tap-port.
@@ -107,8 +123,17 @@ async function main(argv: string[]): Promise<number> {
         );
       }
       const service = await startService(config, process.env);
+      const demoRun = new AbortController();
+      if (demo)
+        runDemoCommand(
+          config,
+          Number.POSITIVE_INFINITY,
+          (line) => process.stderr.write(`demo: ${line}\n`),
+          demoRun.signal,
+        ).catch((err) => process.stderr.write(`demo: stopped: ${(err as Error).message}\n`));
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
+          demoRun.abort();
           process.stderr.write(`${signal}: stopping (flushing accepted records)\n`);
           service.close().then(resolve, (err) => {
             process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
@@ -139,7 +164,28 @@ async function main(argv: string[]): Promise<number> {
     }
     case "analyze": {
       const request = { models: model ?? [], fromMs: time("from", from), toMs: time("to", to) };
-      process.stdout.write(await runAnalyze(request, json === true, config));
+      const output = await timed("analysing the windows asked for", () =>
+        runAnalyze(request, json === true, config),
+      );
+      process.stdout.write(output);
+      return 0;
+    }
+    case "report": {
+      const [only, ...more] = model ?? [];
+      if (!only || more.length > 0) throw new CliError("modelwatch report needs one --model NAME");
+      const toMs = time("to", to) ?? Date.now() + 60_000;
+      const fromMs = time("from", from) ?? toMs - 7 * 86_400_000;
+      if (fromMs >= toMs) throw new CliError(`--from ${from} is not before --to ${to}`);
+      const target = out ?? `${only}-report.html`;
+      await runReport({ model: only, fromMs, toMs, version, out: target }, config, progressLine);
+      process.stdout.write(`${target}\n`);
+      return 0;
+    }
+    case "demo": {
+      const seconds = duration === undefined ? 60 : Number(duration);
+      if (!Number.isFinite(seconds) || seconds < 0)
+        throw new CliError(`--duration ${duration}: a number of seconds, 0 or more`);
+      process.stdout.write(await runDemoCommand(config, seconds, progressLine));
       return 0;
     }
     case "tap": {
@@ -147,13 +193,31 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "shadow": {
-      process.stdout.write(await runShadow(shadowCommand(rest, { candidate, from, to, replace }), config));
+      const shadowAction = shadowCommand(rest, { candidate, from, to, replace });
+      const run = () => runShadow(shadowAction, config);
+      process.stdout.write(
+        await (shadowAction.action === "replay" ? timed(`replaying ${shadowAction.candidate}`, run) : run()),
+      );
       return 0;
     }
     default:
       process.stderr.write(`modelwatch: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** Progress of long work, a line at a time, on a terminal only (scripts get just the result). */
+function progressLine(line: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+}
+
+/** Long work with a start and an end line on a terminal, the end saying how long it took. */
+async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  progressLine(`${what}…`);
+  const result = await work();
+  progressLine(`${what}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return result;
 }
 
 function time(flag: string, v: string | undefined): number | undefined {

@@ -30,6 +30,7 @@ import {
   observeMirrorQueue,
 } from "../shadow/index.js";
 import { migrate, Store } from "../store/index.js";
+import { webRoutes } from "../web/index.js";
 import { type Config, localUrl } from "./config.js";
 import { startConfiguredTap } from "./tap-wiring.js";
 import { startTelemetry, type Telemetry } from "./telemetry.js";
@@ -215,6 +216,8 @@ export async function startService(
       onInternalError: internalError,
     }),
   );
+
+  app.route("/", webRoutes(store, { readTokens: config.readTokens }));
 
   const server = await listen(app, config.host, config.httpPort, config.tls);
   let grpc: GrpcReceiver;
