@@ -73,71 +73,59 @@ export function demoPrediction(
   const id = `${model}-${timeMs}-${n}`;
   const latency = round(4 + 20 * rand() ** 3 + (model === "eta" ? 6 : 0), 2);
   const labelled = rand() < 0.7;
-  const base = { "ml.model.name": model, "ml.prediction.id": id, "ml.latency_ms": latency };
+  // The event of this prediction, with its model's attributes, and its label when it gets one.
+  const event = (attributes: Record<string, string | number>, truth: Record<string, string | number>) => ({
+    prediction: {
+      eventName: "ml.prediction" as const,
+      timeMs,
+      attributes: { "ml.model.name": model, "ml.prediction.id": id, "ml.latency_ms": latency, ...attributes },
+    },
+    label: labelled ? labelRecord(model, id, timeMs, truth) : undefined,
+  });
   if (model === "churn") {
     const age = round(normal(rand, drifted ? 58 : 40, 10), 1);
     const tenure = Math.floor(rand() * 60);
     const says = churnSaysYes(age, tenure) ? "yes" : "no";
     const truth = rand() < 0.8 ? says : says === "yes" ? "no" : "yes";
     const score = round(1 / (1 + Math.exp(-(0.08 * (age - 45) - 0.05 * (tenure - 24)))), 4);
-    return {
-      prediction: {
-        eventName: "ml.prediction",
-        timeMs,
-        attributes: {
-          ...base,
-          "ml.model.version": "v1",
-          "ml.prediction.class": says,
-          "ml.prediction.score.yes": score,
-          "ml.prediction.score.no": round(1 - score, 4),
-          "ml.feature.age": age,
-          "ml.feature.tenure": tenure,
-          "ml.feature.plan": ["basic", "basic", "pro", "team"][Math.floor(rand() * 4)] as string,
-          "ml.segment.region": rand() < 0.5 ? "eu" : "us",
-        },
+    return event(
+      {
+        "ml.model.version": "v1",
+        "ml.prediction.class": says,
+        "ml.prediction.score.yes": score,
+        "ml.prediction.score.no": round(1 - score, 4),
+        "ml.feature.age": age,
+        "ml.feature.tenure": tenure,
+        "ml.feature.plan": ["basic", "basic", "pro", "team"][Math.floor(rand() * 4)] as string,
+        "ml.segment.region": rand() < 0.5 ? "eu" : "us",
       },
-      label: labelled ? labelRecord(model, id, timeMs, { "ml.label.class": truth }) : undefined,
-    };
+      { "ml.label.class": truth },
+    );
   }
   if (model === "fraud") {
     const amount = round(Math.exp(normal(rand, 3.5, 1)), 2);
     const risky = rand() < 0.1;
     const score = round(Math.min(0.99, Math.max(0.01, (risky ? 0.7 : 0.1) + normal(rand, 0, 0.1))), 3);
-    const says = score > 0.5 ? "1" : "0";
     const truth = rand() < 0.9 ? (risky ? "1" : "0") : risky ? "0" : "1";
-    return {
-      prediction: {
-        eventName: "ml.prediction",
-        timeMs,
-        attributes: {
-          ...base,
-          "ml.model.version": "v3",
-          "ml.prediction.class": says,
-          "ml.prediction.score.1": score,
-          "ml.prediction.score.0": round(1 - score, 3),
-          "ml.feature.amount": amount,
-          "ml.feature.country": ["de", "fr", "us", "br"][Math.floor(rand() * 4)] as string,
-        },
+    return event(
+      {
+        "ml.model.version": "v3",
+        "ml.prediction.class": score > 0.5 ? "1" : "0",
+        "ml.prediction.score.1": score,
+        "ml.prediction.score.0": round(1 - score, 3),
+        "ml.feature.amount": amount,
+        "ml.feature.country": ["de", "fr", "us", "br"][Math.floor(rand() * 4)] as string,
       },
-      label: labelled ? labelRecord(model, id, timeMs, { "ml.label.class": truth }) : undefined,
-    };
+      { "ml.label.class": truth },
+    );
   }
   const distance = round(1 + 49 * rand(), 2);
   const truth = round(5 + 2.5 * distance + normal(rand, 0, 4), 1);
   const predicted = round(truth + normal(rand, 0, drifted ? 12 : 4), 1);
-  return {
-    prediction: {
-      eventName: "ml.prediction",
-      timeMs,
-      attributes: {
-        ...base,
-        "ml.model.version": "v2",
-        "ml.prediction.value": predicted,
-        "ml.feature.distance": distance,
-      },
-    },
-    label: labelled ? labelRecord(model, id, timeMs, { "ml.label.value": truth }) : undefined,
-  };
+  return event(
+    { "ml.model.version": "v2", "ml.prediction.value": predicted, "ml.feature.distance": distance },
+    { "ml.label.value": truth },
+  );
 }
 
 function labelRecord(

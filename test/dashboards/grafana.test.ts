@@ -4,10 +4,10 @@ import type { Dashboard, Panel } from "@grafana/schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { DASHBOARDS, dashboardJson } from "../../dashboards/grafana/dashboards.js";
-import { RowBinaryWriter, writeShadowPrediction } from "../../store/index.js";
 import { generateFixture, HOUR_MS, ndjsonLines, sendLines } from "../helpers/fixtures.js";
 import { expandPanelSql, type PanelContext, promMetricNames } from "../helpers/grafana.js";
 import { startTestService, type TestService } from "../helpers/service.js";
+import { insertCandidateAnswers } from "../helpers/shadow-answers.js";
 
 // The Grafana dashboards, their provisioning and the Grafana alert rules: the JSON is what the typed source
 // generates, every uid they name is provisioned, every panel's SQL (macros and variables expanded as Grafana
@@ -131,22 +131,10 @@ describe("the dashboards against a running service", () => {
     });
     await sendLines(service.url, lines);
     await sendLines(service.url, ['{"event":"ml.prediction"}']).catch(() => {}); // one rejected record
-    const w = new RowBinaryWriter();
-    churn.forEach((p, i) => {
-      writeShadowPrediction(w, {
-        timeMs: p.timeMs,
-        model: "churn",
-        modelVersion: p.version,
-        candidate: "churn-v8",
-        predictionId: p.id,
-        candidateClass: i % 5 === 0 ? "maybe" : (p.predictedClass as string),
-        candidateValue: null,
-        scoreClasses: [],
-        scores: [],
-        latencyMs: 2 + (i % 3),
-      });
-    });
-    await service.store.insertRows("shadow_predictions", w.bytes());
+    await insertCandidateAnswers(service.store, churn, "churn-v8", (i) => ({
+      candidateClass: i % 5 === 0 ? "maybe" : (churn[i]?.predictedClass as string),
+      latencyMs: 2 + (i % 3),
+    }));
     const analyzed = await fetch(`${service.url}/analyze`, {
       method: "POST",
       body: "{}",

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RowBinaryWriter, writeShadowPrediction } from "../../store/index.js";
 import { generateFixture, HOUR_MS, ndjsonLines, sendLines } from "../helpers/fixtures.js";
 import { startTestService, type TestService } from "../helpers/service.js";
+import { insertCandidateAnswers } from "../helpers/shadow-answers.js";
 
 // The analyst's cookbook (dashboards/queries/*.sql), run as analysts run it (the read-only /sql endpoint,
 // parameters as param_*) against fixture traffic, each answer checked against the fixture itself.
@@ -31,22 +31,10 @@ let service: TestService;
 beforeAll(async () => {
   service = await startTestService({ reference: "previous" });
   await sendLines(service.url, ndjsonLines(fixture));
-  const w = new RowBinaryWriter();
-  churn.forEach((p, i) => {
-    writeShadowPrediction(w, {
-      timeMs: p.timeMs,
-      model: "churn",
-      modelVersion: p.version,
-      candidate: "churn-v8",
-      predictionId: p.id,
-      candidateClass: candidateClass(i),
-      candidateValue: null,
-      scoreClasses: [],
-      scores: [],
-      latencyMs: 1,
-    });
-  });
-  await service.store.insertRows("shadow_predictions", w.bytes());
+  await insertCandidateAnswers(service.store, churn, "churn-v8", (i) => ({
+    candidateClass: candidateClass(i),
+    latencyMs: 1,
+  }));
   expect((await fetch(`${service.url}/analyze`, { method: "POST", body: "{}" })).status).toBe(200);
 }, 60_000);
 afterAll(async () => {

@@ -1,3 +1,4 @@
+import { random } from "../../demo/workload.js";
 /**
  * Synthetic model traffic with known properties, for the analyzer tests: a churn classifier whose class
  * prior shifts at a known hour and whose `age` feature's mean shifts at another, and a regression model.
@@ -56,17 +57,8 @@ export function steadyFixture(startMs: number, seed: number): ReturnType<typeof 
   });
 }
 
-/** mulberry32: a small, well-mixed 32-bit PRNG. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the demo's generator: a small, well-mixed 32-bit PRNG. */
+export { random };
 
 function normal(rand: () => number, mean: number, sd: number): number {
   const u = 1 - rand();
