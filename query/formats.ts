@@ -16,5 +16,6 @@ export function contentTypeFor(format: string): string {
   if (f.startsWith("json")) return "application/json; charset=utf-8";
   if (f.startsWith("csv")) return "text/csv; charset=utf-8";
   if (f.startsWith("tabseparated") || f.startsWith("tsv")) return "text/tab-separated-values; charset=utf-8";
+  if (/^(native|rowbinary|parquet|arrow|orc|avro|msgpack)/.test(f)) return "application/octet-stream";
   return "text/plain; charset=utf-8";
 }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { HttpError, readAuth, readBody, within } from "../common/index.js";
 import { type Store, StoreError } from "../store/index.js";
 import { contentTypeFor, ENGINE_FORMAT } from "./formats.js";
+import { NativeFormatError, NativeTypeError, nativeForRevision } from "./native-blocks.js";
 
 export interface SqlEndpointOptions {
   /** Bearer tokens accepted for reading; empty → no token needed. */
@@ -20,7 +21,10 @@ export interface SqlEndpointOptions {
  * `GET|POST /sql`: analyst SQL against the store, read-only by the engine's `readonly` setting (not by
  * parsing SQL). Like ClickHouse's HTTP interface: the query in `?query=` and/or the body, `default_format`,
  * and `param_<name>` values for `{name:Type}` placeholders. `fresh=1` first waits for acknowledged records
- * to reach the store (read-your-writes), which the CLI asks for.
+ * to reach the store (read-your-writes), which the CLI asks for. `client_protocol_version` shapes Native
+ * output as ClickHouse does for clients that send it (clickhouse-go, so Grafana's ClickHouse datasource);
+ * other ClickHouse settings given as URL parameters (e.g. `max_execution_time`) are ignored: the read-only
+ * connection's limits are fixed. `compress=1` (ClickHouse's own block compression) is refused.
  */
 export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
   const app = new Hono();
@@ -58,6 +62,15 @@ export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
         "unknown_database",
         `this endpoint reads database ${store.database}, not ${database}`,
       );
+    const revision = Number(url.searchParams.get("client_protocol_version") ?? 0);
+    if (!Number.isSafeInteger(revision) || revision < 0)
+      throw new HttpError(400, "bad_protocol_version", "client_protocol_version must be a whole number");
+    if (url.searchParams.get("compress") === "1")
+      throw new HttpError(
+        400,
+        "compression_unsupported",
+        "compress=1 (ClickHouse's compressed blocks) is not supported here; leave it unset (gzip over HTTP needs no setting)",
+      );
     const params: Record<string, string> = {};
     for (const [key, value] of url.searchParams) {
       if (key.startsWith("param_")) params[key.slice("param_".length)] = value;
@@ -65,11 +78,20 @@ export function sqlRoutes(store: Store, options: SqlEndpointOptions): Hono {
     if (url.searchParams.get("fresh") === "1" && options.flushIngest)
       await within(options.flushIngest(), options.freshWaitMs ?? 2_000);
     try {
-      const out = await store.queryReadOnly({ sql, defaultFormat, params });
+      const engineOut = await store.queryReadOnly({ sql, defaultFormat, params });
+      const out =
+        defaultFormat.toLowerCase() === "native" ? nativeForRevision(engineOut, revision) : engineOut;
       return new Response(new Uint8Array(out), {
-        headers: { "content-type": contentTypeFor(defaultFormat) },
+        headers: { "content-type": contentTypeFor(defaultFormat), "content-length": String(out.length) },
       });
     } catch (err) {
+      if (err instanceof NativeTypeError) throw new HttpError(400, "native_type", err.message);
+      if (err instanceof NativeFormatError)
+        throw new HttpError(
+          400,
+          "native_format",
+          `${err.message} (does the query name a FORMAT other than Native?)`,
+        );
       if (err instanceof StoreError && err.code === "READONLY") {
         throw new HttpError(403, "readonly", `${err.message} (this endpoint only reads)`);
       }
