@@ -14,8 +14,11 @@ export interface ShadowMetrics {
   batchSeconds: Histogram;
 }
 
+/** Why the mirror drops predictions: each starts at 0 on /metrics, so a rate reads 0 rather than nothing. */
+const DROP_REASONS = ["queue_full", "inference_failed", "insert_failed"] as const;
+
 export function createShadowMetrics(meter: Meter): ShadowMetrics {
-  return {
+  const metrics: ShadowMetrics = {
     mirrored: meter.createCounter("modelwatch_shadow_mirrored_records", {
       description: "Acknowledged predictions handed to the shadow candidates",
     }),
@@ -34,6 +37,8 @@ export function createShadowMetrics(meter: Meter): ShadowMetrics {
       advice: { explicitBucketBoundaries: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] },
     }),
   };
+  for (const reason of DROP_REASONS) metrics.dropped.add(0, { reason });
+  return metrics;
 }
 
 /** Reports the mirror's backlog, in predictions handed over but not yet taken into batches, at each scrape. */
