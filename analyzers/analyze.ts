@@ -55,10 +55,11 @@ export class Analyzer {
   /** Recomputes every window in the request's range. */
   async analyze(request: AnalyzeRequest = {}): Promise<AnalysisReport> {
     const started = performance.now();
+    const runAt = this.clock();
     this.references.clear();
     this.baselines.clear();
     const scopes = await windowsInRange(this.store, this.options.windowMs, request, request.models ?? []);
-    return this.compute(scopes, started);
+    return this.compute(scopes, started, runAt);
   }
 
   /**
@@ -77,7 +78,7 @@ export class Analyzer {
         ? await windowsInRange(this.store, this.options.windowMs, {}, [])
         : await this.withDependents(await windowsChangedSince(this.store, this.options.windowMs, since, []));
     await indexPredictionIds(this.store, since);
-    const report = await this.compute(scopes, started);
+    const report = await this.compute(scopes, started, runAt);
     await this.store.client.insert({
       table: `${this.store.database}.analyzer_state`,
       values: [{ config: configKey(this.options), watermark: utcText(runAt) }],
@@ -140,7 +141,8 @@ export class Analyzer {
     return found;
   }
 
-  private async compute(scopes: Scope[], started: number): Promise<AnalysisReport> {
+  /** `runAt`: when the run started, reading the data; the version of the rows it writes (see replace). */
+  private async compute(scopes: Scope[], started: number, runAt: number): Promise<AnalysisReport> {
     let windows = 0;
     let rows = 0;
     const pending = scopes.filter((s) => s.windowStartsMs.length > 0);
@@ -149,7 +151,7 @@ export class Analyzer {
     const worker = async () => {
       for (let scope = pending.shift(); scope; scope = pending.shift()) {
         const computed = await this.withReferenceStatus(scope, await this.computeScope(scope));
-        await this.replace(scope, computed);
+        await this.replace(scope, computed, runAt);
         windows += scope.windowStartsMs.length;
         rows += computed.length;
       }
@@ -330,31 +332,43 @@ export class Analyzer {
     };
   }
 
-  /** Deletes the scope's earlier rows, then writes the new ones. */
-  private async replace(scope: Scope, rows: MetricRow[]): Promise<void> {
+  /**
+   * Deletes the scope's earlier rows, then writes the new ones, versioned by the run's start: where two runs
+   * overlap (two services, or `modelwatch analyze` beside one), the run that read the newer data wins
+   * whichever writes last, and neither deletes what a run started after it wrote. A value only an older run
+   * still had (a class relabelled away meanwhile) can outlive it until the window is computed again, which
+   * the next incremental run does: the older run's watermark, written last, is before the change.
+   */
+  private async replace(scope: Scope, rows: MetricRow[], runAt: number): Promise<void> {
     const db = this.store.database;
     try {
       // New rows replace old ones of the same identity (ReplacingMergeTree); only rows that no longer exist
       // (a class relabelled away) need deleting, which is rare, and a delete costs more than the rest.
-      const params = { model: scope.model, version: scope.modelVersion, windows: scope.windowStartsMs };
+      const params = {
+        model: scope.model,
+        version: scope.modelVersion,
+        windows: scope.windowStartsMs,
+        run_ms: runAt,
+      };
+      const older = "computed_at < fromUnixTimestamp64Milli({run_ms:Int64}, 'UTC')";
       const fresh = new Set(rows.map(rowIdentity));
       const stored = await queryRows<{ ws: number; segment: string; metric: string; subject: string }>(
         this.store,
         `SELECT DISTINCT toUnixTimestamp64Milli(window_start) AS ws, segment, metric, subject FROM ${db}.metrics
          WHERE model = {model:String} AND model_version = {version:String}
-           AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
+           AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start)) AND ${older}`,
         params,
       );
       if (stored.some((r) => !fresh.has(rowIdentity({ ...r, windowStartMs: Number(r.ws) }))))
         await this.store.client.command({
           query: `DELETE FROM ${this.store.mutationTarget("metrics")} WHERE model = {model:String} AND model_version = {version:String}
-                  AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start))`,
+                  AND has({windows:Array(Int64)}, toUnixTimestamp64Milli(window_start)) AND ${older}`,
           query_params: params,
         });
       if (rows.length > 0)
         await this.store.client.insert({
           table: `${db}.metrics`,
-          values: rows.map(metricRecord),
+          values: rows.map((r) => metricRecord(r, runAt)),
           format: "JSONEachRow",
         });
     } catch (cause) {

@@ -19,8 +19,10 @@ export interface MetricRow {
 
 /**
  * The `metrics` table's DDL: the analyzers' results, one row per value, for SQL, Grafana and the web page.
- * ReplacingMergeTree on the row's identity, newest `computed_at` winning; a recomputed window also has its
- * earlier rows deleted first, so a value that no longer exists (a class relabelled away) does not linger.
+ * ReplacingMergeTree on the row's identity, newest `computed_at` winning: the analyzers write the start of
+ * the run that computed a row, so of two overlapping runs the one that read the newer data wins. A recomputed
+ * window also has its earlier rows deleted first, so a value that no longer exists (a class relabelled away)
+ * does not linger.
  */
 export function metricsDdl(db: string, retentionDays: number): string {
   return `CREATE TABLE IF NOT EXISTS ${db}.metrics
@@ -59,9 +61,13 @@ ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY config`;
 }
 
-/** A row as JSONEachRow takes it (times as UTC text, which DateTime64 parses exactly). */
-export function metricRecord(row: MetricRow): Record<string, string | number> {
+/**
+ * A row as JSONEachRow takes it (times as UTC text, which DateTime64 parses exactly). `computedAtMs`: the
+ * row's version, when the run computing it started; the insert's time when unset.
+ */
+export function metricRecord(row: MetricRow, computedAtMs?: number): Record<string, string | number> {
   return {
+    ...(computedAtMs === undefined ? {} : { computed_at: utcText(computedAtMs) }),
     window_start: utcText(row.windowStartMs),
     window_end: utcText(row.windowEndMs),
     model: row.model,

@@ -1,4 +1,6 @@
 import { random } from "../../demo/workload.js";
+import type { Store } from "../../store/index.js";
+import { type Label, labelsRowBinary, PredictionRows } from "../../store/rows.js";
 /**
  * Synthetic model traffic with known properties, for the analyzer tests: a churn classifier whose class
  * prior shifts at a known hour and whose `age` feature's mean shifts at another, and a regression model.
@@ -171,4 +173,41 @@ export async function sendLines(url: string, lines: readonly string[], chunk = 2
         `ingest refused fixture lines: ${res.status} ${JSON.stringify(body.errors.slice(0, 3))}`,
       );
   }
+}
+
+/**
+ * Stores the events straight into a store's tables (RowBinary, as ingest writes them), for tests of the
+ * analyzers over stores no service runs on. Rows are as the collector makes them from `ndjsonLines`.
+ */
+export async function insertFixture(
+  store: Store,
+  f: { predictions: FixturePrediction[]; labels: FixtureLabel[] },
+): Promise<void> {
+  const rows = new PredictionRows();
+  for (const p of f.predictions)
+    rows.add({
+      timeMs: p.timeMs,
+      model: p.model,
+      modelVersion: p.version,
+      predictionId: p.id,
+      predictedClass: p.predictedClass ?? "",
+      predictedValue: p.predictedValue ?? null,
+      classScores: new Map(p.scoreYes === undefined ? [] : [["yes", p.scoreYes]]),
+      numericFeatures: new Map(Object.entries(p.numeric)),
+      categoricalFeatures: new Map(Object.entries(p.categorical)),
+      segments: new Map(Object.entries(p.segments)),
+      latencyMs: null,
+      source: "events",
+      traceId: "",
+      spanId: "",
+    });
+  await store.insertRows("predictions", rows.bytes());
+  const labels: Label[] = f.labels.map((l) => ({
+    timeMs: l.timeMs,
+    model: l.model,
+    predictionId: l.id,
+    labelClass: l.labelClass ?? "",
+    labelValue: l.labelValue ?? null,
+  }));
+  await store.insertRows("labels", labelsRowBinary(labels));
 }
