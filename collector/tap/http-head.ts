@@ -74,8 +74,6 @@ function sameName(text: string, start: number, lower: string): boolean {
 // RFC 9112 §3 and §4: method SP request-target SP HTTP-version; HTTP-version SP 3DIGIT SP [reason-phrase].
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ ]+) HTTP\/1\.[01]$/;
 const STATUS_LINE = /^HTTP\/1\.[01] ([1-9]\d\d)(?: .*)?$/;
-/** A CR not before LF, or an LF not after CR. */
-const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
 /** A field name and its colon, at a position (sticky). */
 const FIELD_NAME = /[!#$%&'*+.^_`|~0-9A-Za-z-]+:/y;
 
@@ -107,11 +105,12 @@ export function parseResponseHead(raw: Buffer): ResponseHead | string {
 
 /** The field lines from `pos` to the blank line; strict: CRLF line ends, no obsolete folding, no space before ":". */
 function readFields(text: string, pos: number): HeadFields | string {
-  if (BARE_CR_OR_LF.test(text)) return "a head line that does not end in CRLF";
+  if (!endsInCrlf(text, 0, pos - 2)) return "a head line that does not end in CRLF";
   const offsets: number[] = [];
   for (;;) {
     const end = text.indexOf("\r\n", pos);
     if (end === pos) return new HeadFields(text, offsets);
+    if (!endsInCrlf(text, pos, end)) return "a head line that does not end in CRLF";
     const first = text.charCodeAt(pos);
     if (first === 0x20 || first === 0x09) return "an obsolete folded field line";
     FIELD_NAME.lastIndex = pos;
@@ -125,6 +124,11 @@ function readFields(text: string, pos: number): HeadFields | string {
     offsets.push(pos, colon, start, stop);
     pos = end + 2;
   }
+}
+
+/** Whether the line from `start` to the CRLF at `end` holds no other CR or LF (a bare one ends a line for some readers). */
+function endsInCrlf(text: string, start: number, end: number): boolean {
+  return text.indexOf("\r", start) === end && text.indexOf("\n", start) === end + 1;
 }
 
 function isSpace(c: number): boolean {

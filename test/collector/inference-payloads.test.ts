@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PayloadError, readInferences } from "../../collector/index.js";
+import { inferenceEvents } from "../../collector/inference/events.js";
 
 describe("inference payloads", () => {
   it("read TensorFlow Serving / KServe v1 rows: objects, positional arrays, columnar inputs", () => {
@@ -106,5 +107,56 @@ describe("inference payloads", () => {
       expect(() => readInferences(request, response)).toThrow(PayloadError);
       expect(() => readInferences(request, response)).toThrow(message);
     }
+  });
+
+  it("write inferences as one ml.prediction event per line, in the event contract's names", () => {
+    const text = inferenceEvents(
+      [
+        {
+          features: { tenure: 12, plan: 'pro "annual"' },
+          predictedClass: "leave",
+          scores: { stay: 0.2, leave: 0.8 },
+        },
+        { features: {}, predictedValue: Number.NaN },
+        { features: { naïve: 1 }, predictedValue: 3.5 },
+      ],
+      {
+        model: "churn",
+        version: "7",
+        ids: ["r-0", 'r-"1"', "r-2"],
+        timeMs: 1_700_000_000_123,
+        segments: { endpoint: "canary" },
+        latencyMs: 0.25,
+      },
+    );
+    const shared = {
+      event: "ml.prediction",
+      time: 1_700_000_000_123,
+      "ml.model.name": "churn",
+      "ml.model.version": "7",
+      "ml.segment.endpoint": "canary",
+      "ml.latency_ms": 0.25,
+    };
+    expect(text.split("\n").map((line) => JSON.parse(line))).toEqual([
+      {
+        ...shared,
+        "ml.prediction.id": "r-0",
+        "ml.prediction.class": "leave",
+        "ml.prediction.scores": { stay: 0.2, leave: 0.8 },
+        "ml.features": { tenure: 12, plan: 'pro "annual"' },
+      },
+      // No features, no key; a value that is not a number is written as JSON writes it.
+      { ...shared, "ml.prediction.id": 'r-"1"', "ml.prediction.value": null },
+      { ...shared, "ml.prediction.id": "r-2", "ml.prediction.value": 3.5, "ml.features": { naïve: 1 } },
+    ]);
+    const bare = inferenceEvents([{ features: { x: 1 } }], {
+      model: "m",
+      version: "",
+      ids: ["a"],
+      timeMs: 5,
+    });
+    expect(bare).toBe(
+      '{"event":"ml.prediction","time":5,"ml.model.name":"m","ml.prediction.id":"a","ml.features":{"x":1}}',
+    );
   });
 });
