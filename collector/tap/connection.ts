@@ -1,7 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { TapCall } from "./call.js";
 import { RequestFramer, ResponseFramer } from "./http-framing.js";
-import type { RequestHead, ResponseHead } from "./http-head.js";
+import { persists, type RequestHead, type ResponseHead } from "./http-head.js";
 import type { TapOptions } from "./proxy.js";
 import { tapRoute } from "./routes.js";
 
@@ -16,6 +16,14 @@ export interface TapUpstream {
   hostValue: Buffer;
   /** A `Host` field line and the blank line, for a request that has none. */
   hostLine: Buffer;
+}
+
+/** A request forwarded whose answer has not ended. */
+interface Exchange {
+  /** The call to record, when the request is one. */
+  call: TapCall | undefined;
+  /** Whether the connection ends after the answer (the request or the answer says so). */
+  closes: boolean;
 }
 
 /** How long a connection may sit with no call in progress before it is closed (as node:http's keepAliveTimeout did). */
@@ -33,8 +41,8 @@ const LINGER_MS = 5_000;
  */
 export class TapConnection {
   private upstream: Socket | undefined;
-  /** Each request forwarded whose answer has not ended, oldest first: its call when it is one to record. */
-  private readonly queue: Array<TapCall | undefined> = [];
+  /** Each request forwarded whose answer has not ended, oldest first. */
+  private readonly queue: Exchange[] = [];
   /** The recognised call whose request is arriving. */
   private receiving: TapCall | undefined;
   /** Whether bytes of the oldest request's answer were sent to the client. */
@@ -71,7 +79,7 @@ export class TapConnection {
     this.responses = new ResponseFramer({
       head: (head) => this.responseHead(head),
       forward: (bytes) => this.toClient.push(bytes),
-      body: (data) => this.queue[0]?.response?.add(data),
+      body: (data) => this.queue[0]?.call?.response?.add(data),
       end: () => this.responseEnd(),
       unframeable: (_reason, rest) => this.goBlind(this.requests.abandon(), rest),
     });
@@ -123,7 +131,7 @@ export class TapConnection {
     const call = route
       ? new TapCall(route, head.fields.get("x-request-id"), this.options.maxRecordBytes)
       : undefined;
-    this.queue.push(call);
+    this.queue.push({ call, closes: !persists(head) });
     this.receiving = call;
     this.responses.expect(head.method === "HEAD");
     // Host names the upstream, as a client calling it directly would have named it.
@@ -137,7 +145,9 @@ export class TapConnection {
 
   private responseHead(head: ResponseHead): void {
     this.answering = true;
-    const call = this.queue[0];
+    const exchange = this.queue[0] as Exchange; // the framer matched the answer to a request
+    if (!head.interim && !persists(head)) exchange.closes = true;
+    const call = exchange.call;
     if (head.interim || !call) {
       this.toClient.push(head.raw);
       return;
@@ -156,7 +166,7 @@ export class TapConnection {
   }
 
   private responseEnd(): void {
-    const call = this.queue.shift();
+    const { call, closes } = this.queue.shift() as Exchange;
     this.answering = false;
     this.flush(); // the answer is on its way before anything is recorded
     if (call) {
@@ -167,7 +177,8 @@ export class TapConnection {
         setImmediate(() => call.record(latencyMs, this.options));
       }
     }
-    if ((this.clientEnded || this.closing) && this.idle) this.end();
+    // As the model server will close its side after an answer that said so, the client's side ends too.
+    if (closes || ((this.clientEnded || this.closing) && this.idle)) this.end();
   }
 
   /** From here on both directions are piped as they are; the calls in progress go unrecorded. */

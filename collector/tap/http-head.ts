@@ -5,6 +5,7 @@ export interface RequestHead {
   fields: HeadFields;
   method: string;
   target: string;
+  version: "1.0" | "1.1";
 }
 
 /** An answer's head. */
@@ -15,6 +16,24 @@ export interface ResponseHead {
   status: number;
   /** A 1xx answer, before the final one. */
   interim: boolean;
+  version: "1.0" | "1.1";
+}
+
+/**
+ * Whether the connection persists after this message (RFC 9112 §9.3): not when its Connection field
+ * names `close`; in HTTP/1.0 only when it names `keep-alive`.
+ */
+export function persists(head: RequestHead | ResponseHead): boolean {
+  const connection = head.fields.all("connection");
+  const options =
+    connection === undefined
+      ? []
+      : connection
+          .toLowerCase()
+          .split(",")
+          .map((o) => o.trim());
+  if (options.includes("close")) return false;
+  return head.version === "1.1" || options.includes("keep-alive");
 }
 
 /**
@@ -72,8 +91,8 @@ function sameName(text: string, start: number, lower: string): boolean {
 }
 
 // RFC 9112 §3 and §4: method SP request-target SP HTTP-version; HTTP-version SP 3DIGIT SP [reason-phrase].
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ ]+) HTTP\/1\.[01]$/;
-const STATUS_LINE = /^HTTP\/1\.[01] ([1-9]\d\d)(?: .*)?$/;
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ ]+) HTTP\/(1\.[01])$/;
+const STATUS_LINE = /^HTTP\/(1\.[01]) ([1-9]\d\d)(?: .*)?$/;
 /** A field name and its colon, at a position (sticky). */
 const FIELD_NAME = /[!#$%&'*+.^_`|~0-9A-Za-z-]+:/y;
 
@@ -87,7 +106,13 @@ export function parseRequestHead(raw: Buffer): RequestHead | string {
   const fields = readFields(text, lineEnd + 2);
   return typeof fields === "string"
     ? fields
-    : { raw, fields, method: line[1] as string, target: line[2] as string };
+    : {
+        raw,
+        fields,
+        method: line[1] as string,
+        target: line[2] as string,
+        version: line[3] as RequestHead["version"],
+      };
 }
 
 /** An answer's head (ending in its blank line) read, or why it cannot be followed. */
@@ -99,8 +124,8 @@ export function parseResponseHead(raw: Buffer): ResponseHead | string {
     return `a status line that is not HTTP/1.x: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}`;
   const fields = readFields(text, lineEnd + 2);
   if (typeof fields === "string") return fields;
-  const status = Number(line[1]);
-  return { raw, fields, status, interim: status < 200 };
+  const status = Number(line[2]);
+  return { raw, fields, status, interim: status < 200, version: line[1] as ResponseHead["version"] };
 }
 
 /** The field lines from `pos` to the blank line; strict: CRLF line ends, no obsolete folding, no space before ":". */

@@ -270,6 +270,26 @@ describe("the tap proxy's connections", () => {
     client.socket.destroy();
   });
 
+  it("ends the client's connection after an answer that ends it: Connection: close, HTTP/1.0", async () => {
+    handler = halfPlusTwo;
+    for (const request of [
+      "GET /ping HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+      "GET /ping HTTP/1.0\r\n\r\n",
+    ]) {
+      const client = await rawClient(tap.port);
+      client.socket.write(request);
+      await client.closed;
+      expect(client.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n.*\r\n\r\nHealthy$/s);
+    }
+    // A keep-alive HTTP/1.0 client keeps its connection.
+    const client = await rawClient(tap.port);
+    client.socket.write("GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    await until("the answer", () => client.received().endsWith("Healthy"));
+    client.socket.write("GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    await until("the second answer", () => (client.received().match(/Healthy/g) ?? []).length === 2);
+    client.socket.destroy();
+  });
+
   it("pipes an upgraded connection blind, counted as passed through", async () => {
     const server = createServer((s) => {
       s.once("data", () => {
