@@ -103,6 +103,25 @@ function cpuPerCall(before: Map<string, number>, after: Map<string, number>, cal
   ];
 }
 
+/**
+ * The predictions stored, once all `expected` are or the count stops growing for 2 s: recording follows
+ * the answers, and may still be catching up when the load ends.
+ */
+async function storedOnceSettled(url: string, expected: number): Promise<number> {
+  let last = -1;
+  let since = performance.now();
+  for (;;) {
+    const res = await fetch(`${url}/sql?fresh=1`, {
+      method: "POST",
+      body: "SELECT count() FROM predictions",
+    });
+    const n = Number((await res.text()).trim());
+    if (n >= expected || (n === last && performance.now() - since > 2_000)) return n;
+    if (n !== last) [last, since] = [n, performance.now()];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function main(): Promise<void> {
   const upstream = createServer((req, res) => {
     req.resume();
@@ -157,12 +176,16 @@ async function main(): Promise<void> {
     console.log(
       `tap_bench_cpu_per_call: ${(ownCpuUs / tapped.length).toFixed(0)} us (this process: load and upstream)`,
     );
-    const recorded = await fetch(`${serve.url}/sql?fresh=1`, {
-      method: "POST",
-      body: "SELECT count() FROM predictions",
-    });
     const sentThroughTap = RATE * (SECONDS * PHASES + 1) * INSTANCES;
-    console.log(`tap_recorded: ${(await recorded.text()).trim()} of ${sentThroughTap} predictions`);
+    console.log(
+      `tap_recorded: ${await storedOnceSettled(serve.url, sentThroughTap)} of ${sentThroughTap} predictions`,
+    );
+    // What the tap counted, and what it could not record (a full queue, a failed write).
+    const metrics = await (await fetch(`${serve.url}/metrics`)).text();
+    for (const m of metrics.matchAll(
+      /^modelwatch_(?:tap_calls_total|records_rejected_total)\{[^}]*(?:outcome|signal="tap",reason)="([^"]+)"[^}]*\} (\d+)$/gm,
+    ))
+      console.log(`tap_outcome{${m[1]}}: ${m[2]}`);
   } finally {
     agent.destroy();
     serve.child.kill("SIGTERM");

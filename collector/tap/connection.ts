@@ -27,7 +27,7 @@ interface Exchange {
 }
 
 /** How long a connection may sit with no call in progress before it is closed (as node:http's keepAliveTimeout did). */
-const IDLE_TIMEOUT_MS = 65_000;
+export const IDLE_TIMEOUT_MS = 65_000;
 /** How long a client may keep sending after its connection was answered and ended. */
 const LINGER_MS = 5_000;
 
@@ -59,6 +59,8 @@ export class TapConnection {
   private closing = false;
   /** The connection was ended on our side; what the client still sends is dropped. */
   private finished = false;
+  /** When the last answer ended (or the client connected), in ms since the epoch. */
+  private lastAnswerMs = Date.now();
 
   constructor(
     private readonly client: Socket,
@@ -91,9 +93,14 @@ export class TapConnection {
       this.upstream = undefined;
       onClose();
     });
-    client.setTimeout(IDLE_TIMEOUT_MS, () => {
-      if (!this.blind && this.idle) client.destroy();
-    });
+  }
+
+  /**
+   * Closes the connection if no call was in progress since `IDLE_TIMEOUT_MS` before `nowMs` (the tap checks
+   * every few seconds: a socket timeout would be re-armed on every read and write).
+   */
+  closeIfIdle(nowMs: number): void {
+    if (!this.blind && this.idle && nowMs - this.lastAnswerMs > IDLE_TIMEOUT_MS) this.client.destroy();
   }
 
   /** The tap is closing: ends the connection now if no call is in progress, else once the last is answered. */
@@ -168,6 +175,7 @@ export class TapConnection {
   private responseEnd(): void {
     const { call, closes } = this.queue.shift() as Exchange;
     this.answering = false;
+    this.lastAnswerMs = Date.now();
     this.flush(); // the answer is on its way before anything is recorded
     if (call) {
       if (!call.response) this.options.count?.("upstream_error");

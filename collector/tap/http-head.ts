@@ -25,16 +25,14 @@ export interface ResponseHead {
  */
 export function persists(head: RequestHead | ResponseHead): boolean {
   const connection = head.fields.all("connection");
-  const options =
-    connection === undefined
-      ? []
-      : connection
-          .toLowerCase()
-          .split(",")
-          .map((o) => o.trim());
-  if (options.includes("close")) return false;
-  return head.version === "1.1" || options.includes("keep-alive");
+  if (connection === undefined) return head.version === "1.1";
+  if (CLOSE.test(connection)) return false;
+  return head.version === "1.1" || KEEP_ALIVE.test(connection);
 }
+
+// A connection option in a Connection field's comma-separated list.
+const CLOSE = /(?:^|,)[ \t]*close[ \t]*(?:,|$)/i;
+const KEEP_ALIVE = /(?:^|,)[ \t]*keep-alive[ \t]*(?:,|$)/i;
 
 /**
  * A head's field lines, kept as offsets into its text (read as latin1, so a character is a byte and an

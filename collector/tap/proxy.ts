@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer } from "node:net";
 import type { ModelMapping } from "../inference/payload.js";
-import { TapConnection, type TapUpstream } from "./connection.js";
+import { IDLE_TIMEOUT_MS, TapConnection, type TapUpstream } from "./connection.js";
 
 export { IDS_HEADER } from "./connection.js";
 
@@ -55,11 +55,16 @@ export async function startTap(options: TapOptions): Promise<RunningTap> {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of connections) c.closeIfIdle(now);
+  }, IDLE_TIMEOUT_MS / 13).unref();
   return {
     port: (server.address() as AddressInfo).port,
     // Calls in progress finish (cut after a few seconds), idle connections close now.
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(sweep);
         const forced = setTimeout(() => {
           for (const c of connections) c.destroy();
         }, CLOSE_GRACE_MS);

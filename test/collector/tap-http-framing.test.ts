@@ -5,7 +5,12 @@ import {
   RequestFramer,
   ResponseFramer,
 } from "../../collector/tap/http-framing.js";
-import type { RequestHead, ResponseHead } from "../../collector/tap/http-head.js";
+import {
+  parseResponseHead,
+  persists,
+  type RequestHead,
+  type ResponseHead,
+} from "../../collector/tap/http-head.js";
 
 /** What a framer told, with each body's content joined (however the stream was split). */
 interface Transcript {
@@ -278,5 +283,22 @@ describe("the response framer", () => {
     const t = frameEveryWay("response", [first, text], { expect: Array(requests).fill(false) });
     expect(t.events.slice(0, 3)).toEqual(["200", "body ok", "end"]);
     expect(t.events.at(-1)).toMatch(/^unframeable: /);
+  });
+});
+
+describe("whether a connection persists after a message (RFC 9112 §9.3)", () => {
+  it.each([
+    ["HTTP/1.1", "", true],
+    ["HTTP/1.1", "Connection: keep-alive\r\n", true],
+    ["HTTP/1.1", "Connection: Close\r\n", false],
+    ["HTTP/1.1", "Connection: Upgrade, close\r\n", false],
+    ["HTTP/1.1", "Connection: x-closed\r\n", true], // an option merely containing the word
+    ["HTTP/1.0", "", false],
+    ["HTTP/1.0", "Connection: Keep-Alive\r\n", true],
+    ["HTTP/1.0", "Connection: te\r\nConnection: keep-alive\r\n", true],
+    ["HTTP/1.0", "Connection: keep-alive, close\r\n", false],
+  ])("%s with %j: %s", (version, fields, expected) => {
+    const head = parseResponseHead(Buffer.from(`${version} 200 OK\r\n${fields}\r\n`));
+    expect(typeof head === "string" ? head : persists(head)).toBe(expected);
   });
 });
