@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PayloadError, readInferences } from "../../collector/index.js";
 import { inferenceEvents } from "../../collector/inference/events.js";
+import { answerOf, type ModelMapping } from "../../collector/inference/payload.js";
 
 describe("inference payloads", () => {
   it("read TensorFlow Serving / KServe v1 rows: objects, positional arrays, columnar inputs", () => {
@@ -159,4 +160,26 @@ describe("inference payloads", () => {
       '{"event":"ml.prediction","time":5,"ml.model.name":"m","ml.prediction.id":"a","ml.features":{"x":1}}',
     );
   });
+
+  it.each([
+    // argmax of [0.1, 0.9] is column 1; scores keyed by column index without class names
+    [[0.1, 0.9], {}, { predictedClass: "1", scores: { "0": 0.1, "1": 0.9 } }],
+    // nested one-per-row columns read flat; a tie goes to the first column
+    [[[0.5], [0.5]], { classes: ["no", "yes"] }, { predictedClass: "no", scores: { no: 0.5, yes: 0.5 } }],
+    // a class named like Object's prototype stays a score of its own
+    [
+      [0.2, 0.8],
+      { classes: ["__proto__", "b"] },
+      { predictedClass: "b", scores: { ["__proto__"]: 0.2, b: 0.8 } },
+    ],
+    [[3], { classes: ["a", "b", "c", "d"] }, { predictedClass: "d" }],
+    [["cat", "dog"], {}, { predictedClass: "cat" }],
+  ] as Array<[unknown, ModelMapping, ReturnType<typeof answerOf>]>)(
+    "read an answer %j with %j as %j",
+    (output, mapping, expected) => {
+      const answer = answerOf(output, mapping);
+      expect(answer).toEqual(expected);
+      expect(Object.keys(answer.scores ?? {})).toEqual(Object.keys(expected.scores ?? {}));
+    },
+  );
 });
