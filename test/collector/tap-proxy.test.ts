@@ -270,6 +270,60 @@ describe("the tap proxy's connections", () => {
     client.socket.destroy();
   });
 
+  it("forwards bodies past the recording bound intact both ways, counting them too large", async () => {
+    const big = { instances: Array.from({ length: 200_000 }, (_, i) => i) }; // about 1.3 MB, over the 1 MiB bound
+    handler = halfPlusTwo;
+    const res = await fetch(`http://127.0.0.1:${tap.port}/v1/models/half:predict`, {
+      method: "POST",
+      body: JSON.stringify(big),
+    });
+    const answer = (await res.json()) as { predictions: number[] };
+    expect(answer.predictions).toHaveLength(200_000);
+    expect(answer.predictions[199_999]).toBe(199_999 / 2 + 2);
+    expect(res.headers.get("x-modelwatch-prediction-ids")).toBeNull(); // its instances were not counted
+    expect(seen[0]?.body).toBe(JSON.stringify(big));
+    await until("the outcome", () => outcomes.length === 1);
+    expect(outcomes).toEqual(["too_large"]);
+    expect(recorded).toEqual([]);
+  });
+
+  it("holds the model server back while a slow client catches up, losing nothing", async () => {
+    const size = 32 * 1024 * 1024;
+    const pattern = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) pattern.writeUInt32LE(i, i);
+    const server = createServer((s) => {
+      s.once("data", () => {
+        s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${size}\r\n\r\n`);
+        s.write(pattern);
+      });
+    });
+    const port = await listen(server);
+    const bigTap = await startTapBefore(port);
+    try {
+      const client = connect({ host: "127.0.0.1", port: bigTap.port });
+      client.on("error", () => {});
+      const chunks: Buffer[] = [];
+      let received = 0;
+      client.on("data", (d: Buffer) => {
+        chunks.push(d);
+        received += d.length;
+      });
+      client.pause(); // reads nothing for a while: the tap's buffer to it fills
+      client.write("GET /big HTTP/1.1\r\nHost: a\r\n\r\n");
+      await new Promise((r) => setTimeout(r, 300));
+      client.resume();
+      await until("the whole answer", () => received >= size + 40, 20_000);
+      const all = Buffer.concat(chunks);
+      const body = all.subarray(all.indexOf("\r\n\r\n") + 4);
+      expect(body.length).toBe(size);
+      expect(body.equals(pattern)).toBe(true);
+      client.destroy();
+    } finally {
+      await bigTap.close();
+      server.close();
+    }
+  });
+
   it("ends the client's connection after an answer that ends it: Connection: close, HTTP/1.0", async () => {
     handler = halfPlusTwo;
     for (const request of [
