@@ -216,6 +216,27 @@ describe("the tap proxy's connections", () => {
     }
   });
 
+  it("forwards an answer that comes before the request's body is through without the ids header", async () => {
+    const server = createServer((s) => {
+      s.once("data", () => s.write('HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n{"predictions":[1]}'));
+      s.on("error", () => {});
+    });
+    const port = await listen(server);
+    const earlyTap = await startTapBefore(port);
+    try {
+      const client = await rawClient(earlyTap.port);
+      const body = '{"instances":[1]}';
+      client.socket.write(predict(body, "X-Request-Id: early\r\n").slice(0, -body.length));
+      await until("the answer", () => client.received().endsWith("}"));
+      expect(client.received()).not.toMatch(/x-modelwatch-prediction-ids/i);
+      client.socket.write(body);
+      client.socket.destroy();
+    } finally {
+      await earlyTap.close();
+      server.close();
+    }
+  });
+
   it("answers 502 with the error envelope when the model server cannot be reached", async () => {
     const closed = createServer();
     const port = await listen(closed);
