@@ -52,16 +52,23 @@ export function answerOf(output: unknown, mapping: ModelMapping): Omit<Inference
       : { predictedValue: output };
   }
   if (Array.isArray(output)) {
-    const flat = output.flat(Number.POSITIVE_INFINITY) as unknown[];
+    // Loops rather than flat/every/map: the tap reads a row of probabilities per instance of every call.
+    const flat = output.some(Array.isArray) ? (output.flat(Number.POSITIVE_INFINITY) as unknown[]) : output;
     if (flat.length === 1) return answerOf(flat[0], mapping);
     if (flat.every((x) => typeof x === "number")) {
       const p = flat as number[];
       let best = 0;
-      for (let i = 1; i < p.length; i++) if ((p[i] as number) > (p[best] as number)) best = i;
-      const names = p.map((_, i) => mapping.classes?.[i] ?? String(i));
+      const scores: Record<string, number> = {};
+      for (let i = 0; i < p.length; i++) {
+        if ((p[i] as number) > (p[best] as number)) best = i;
+        const name = mapping.classes?.[i] ?? String(i);
+        if (name === "__proto__")
+          Object.defineProperty(scores, name, { value: p[i], enumerable: true, writable: true });
+        else scores[name] = p[i] as number;
+      }
       return {
-        predictedClass: names[best] as string,
-        scores: Object.fromEntries(names.map((n, i) => [n, p[i] as number])),
+        predictedClass: (p.length === 0 ? undefined : (mapping.classes?.[best] ?? String(best))) as string,
+        scores,
       };
     }
     if (flat.every((x) => typeof x === "string")) return { predictedClass: flat[0] as string };

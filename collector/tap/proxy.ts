@@ -1,22 +1,11 @@
-import { randomUUID } from "node:crypto";
-import {
-  Agent,
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import type { AddressInfo } from "node:net";
-import { inferenceEvents } from "../inference/events.js";
-import { readInferences } from "../inference/pair.js";
-import type { InferenceRecord, ModelMapping } from "../inference/payload.js";
-import { type TapRoute, tapRoute } from "./routes.js";
-import { readTorchServe } from "./torchserve.js";
+import { type AddressInfo, createServer } from "node:net";
+import type { ModelMapping } from "../inference/payload.js";
+import { IDLE_TIMEOUT_MS, TapConnection, type TapUpstream } from "./connection.js";
+
+export { IDS_HEADER } from "./connection.js";
 
 export interface TapOptions {
-  /** The model server, e.g. http://127.0.0.1:8501. */
+  /** The model server, e.g. http://127.0.0.1:8501 (plain HTTP/1.1). */
   upstream: URL;
   host: string;
   port: number;
@@ -41,209 +30,61 @@ export interface RunningTap {
   close(): Promise<void>;
 }
 
-/** The response header naming the prediction ids recorded for the request's instances, in order. */
-export const IDS_HEADER = "x-modelwatch-prediction-ids";
+/** How long calls in progress may take to finish once the tap is closing. */
+const CLOSE_GRACE_MS = 5_000;
 
 /**
  * A reverse proxy in front of a model server: every request is forwarded as it is and every answer
- * returned as it is (status, headers, body, streamed), and inference calls it recognises (routes.ts) are
- * recorded on the side, one prediction per instance, once the answer has been sent: recording never delays
- * it. The only change is one header on recorded answers, naming the prediction ids (from the request's
- * `X-Request-Id` when it has one) so clients can send labels. Upstream errors pass through, counted.
+ * returned as it is (status, headers, body, streamed: the bytes as they arrive, over one upstream
+ * connection per client connection), and inference calls it recognises (routes.ts) are recorded on the
+ * side, one prediction per instance, once the answer has been sent: recording never delays it. The only
+ * changes: a request's `Host` names the upstream, and recorded answers gain one header naming the
+ * prediction ids (from the request's `X-Request-Id` when it has one) so clients can send labels. Upstream
+ * errors pass through, counted; a model server that cannot be reached is answered for with a 502. Traffic
+ * the proxy cannot follow as HTTP/1.1 (upgrades, CONNECT, malformed framing) is piped blind, counted as
+ * passed through. Throws for an upstream that is not http: (the proxy does not speak TLS to it).
  */
 export async function startTap(options: TapOptions): Promise<RunningTap> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const server: Server = createServer((req, res) => proxy(req, res, options, agent));
-  server.keepAliveTimeout = 65_000;
+  const upstream = upstreamOf(options.upstream);
+  const connections = new Set<TapConnection>();
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    const connection = new TapConnection(socket, upstream, options, () => connections.delete(connection));
+    connections.add(connection);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const c of connections) c.closeIfIdle(now);
+  }, IDLE_TIMEOUT_MS / 13).unref();
   return {
     port: (server.address() as AddressInfo).port,
-    // Calls in progress finish (cut after a few seconds); then the upstream connections go.
+    // Calls in progress finish (cut after a few seconds), idle connections close now.
     close: () =>
       new Promise<void>((resolve) => {
-        const forced = setTimeout(() => server.closeAllConnections(), 5_000);
+        clearInterval(sweep);
+        const forced = setTimeout(() => {
+          for (const c of connections) c.destroy();
+        }, CLOSE_GRACE_MS);
         server.close(() => {
           clearTimeout(forced);
-          agent.destroy();
-          resolve();
+          setImmediate(resolve); // after the recordings the last answers scheduled
         });
-        server.closeIdleConnections();
+        for (const c of connections) c.close();
       }),
   };
 }
 
-function proxy(req: IncomingMessage, res: ServerResponse, options: TapOptions, agent: Agent): void {
-  const started = performance.now();
-  const route = tapRoute(req.method ?? "", req.url ?? "");
-  const requestBody = route ? new Collector(options.maxRecordBytes) : undefined;
-  let ids: string[] | undefined;
-  const upstream = httpRequest(
-    new URL(req.url ?? "/", options.upstream),
-    { method: req.method, headers: { ...req.headers, host: options.upstream.host }, agent },
-    (answer) => {
-      const status = answer.statusCode ?? 502;
-      const headers: OutgoingHttpHeaders = { ...answer.headers };
-      if (route && status < 400 && requestBody?.done) {
-        ids = predictionIds(route, requestBody.json(), req.headers["x-request-id"]);
-        if (ids) headers[IDS_HEADER] = ids.join(",");
-      }
-      res.writeHead(status, answer.statusMessage, headers);
-      const responseBody = route && status < 400 ? new Collector(options.maxRecordBytes) : undefined;
-      answer.on("data", (chunk: Buffer) => {
-        responseBody?.add(chunk);
-        res.write(chunk);
-      });
-      answer.on("end", () => {
-        res.end();
-        if (!route) return;
-        if (status >= 400) {
-          options.count?.("upstream_error");
-          return;
-        }
-        const latencyMs = performance.now() - started;
-        // After the answer is on its way: the recording costs the client nothing.
-        setImmediate(() => record(route, requestBody, responseBody, ids, latencyMs, options));
-      });
-      answer.on("error", () => res.destroy());
-    },
-  );
-  upstream.on("error", (err) => {
-    options.count?.("upstream_error");
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.writeHead(502, { "content-type": "application/json" });
-    res.end(
-      JSON.stringify({
-        error: { code: "upstream_unreachable", message: `the model server did not answer: ${err.message}` },
-      }),
-    );
-  });
-  req.on("data", (chunk: Buffer) => requestBody?.add(chunk));
-  req.on("end", () => requestBody?.finish());
-  req.on("aborted", () => upstream.destroy());
-  req.pipe(upstream);
-}
-
-/** The ids of a request's instances: its X-Request-Id (with -<i> for several), or fresh ones. */
-function predictionIds(
-  route: TapRoute,
-  body: unknown,
-  requestId: string | string[] | undefined,
-): string[] | undefined {
-  const n = instanceCount(route, body);
-  return n ? idsFor(n, typeof requestId === "string" ? requestId : "") : undefined;
-}
-
-/** `n` prediction ids: the request's id (a fresh one without), with -<i> per instance when there are several. */
-function idsFor(n: number, requestId: string): string[] {
-  const base = requestId !== "" ? requestId : randomUUID();
-  return n === 1 ? [base] : Array.from({ length: n }, (_, i) => `${base}-${i}`);
-}
-
-function instanceCount(route: TapRoute, body: unknown): number | undefined {
-  const o = body as Record<string, unknown> | undefined;
-  if (!o || typeof o !== "object") return undefined;
-  if (route.protocol === "v2") {
-    const first = (o.inputs as Array<{ shape?: number[] }> | undefined)?.[0];
-    return Array.isArray(first?.shape) ? Number(first.shape[0]) : undefined;
-  }
-  for (const k of ["instances", "examples", "inputs"]) {
-    const v = o[k];
-    if (Array.isArray(v)) return v.length;
-    if (k === "inputs" && v && typeof v === "object") {
-      const column = Object.values(v)[0];
-      return Array.isArray(column) ? column.length : undefined;
-    }
-  }
-  return route.protocol === "torchserve" ? 1 : undefined;
-}
-
-function record(
-  route: TapRoute,
-  requestBody: Collector | undefined,
-  responseBody: Collector | undefined,
-  ids: string[] | undefined,
-  latencyMs: number,
-  options: TapOptions,
-): void {
-  if (!requestBody?.done || !responseBody || requestBody.overflowed || responseBody.overflowed) {
-    options.count?.("too_large");
-    return;
-  }
-  const request = requestBody.json();
-  const response = responseBody.json();
-  const mapping = options.mappings[route.model] ?? {};
-  let records: InferenceRecord[];
-  let version = route.version;
-  try {
-    if (request === undefined || response === undefined) throw new Error("not JSON");
-    if (route.protocol === "torchserve") records = readTorchServe(request, response, mapping);
-    else {
-      const read = readInferences(request, response, mapping);
-      records = read.records;
-      version ||= read.version ?? "";
-    }
-  } catch {
-    // TorchServe's non-JSON bodies (images, text) and anything unreadable pass through unrecorded.
-    options.count?.(route.protocol === "torchserve" ? "passed_through" : "unreadable_payload");
-    return;
-  }
-  if (records.length === 0) return;
-  options.record(
-    inferenceEvents(records, {
-      model: route.model,
-      version,
-      // The ids the answer named, or (the request body was still arriving then) fresh ones.
-      ids: ids?.length === records.length ? ids : idsFor(records.length, ""),
-      timeMs: Date.now(),
-      latencyMs,
-    }),
-    records.length,
-  );
-  options.count?.("recorded");
-}
-
-/** A body's chunks kept up to a bound, read as JSON once complete. */
-class Collector {
-  private readonly chunks: Buffer[] = [];
-  private size = 0;
-  overflowed = false;
-  done = false;
-  private parsed: unknown;
-  private read = false;
-
-  constructor(private readonly max: number) {}
-
-  add(chunk: Buffer): void {
-    if (this.overflowed) return;
-    this.size += chunk.length;
-    if (this.size > this.max) {
-      this.overflowed = true;
-      this.chunks.length = 0;
-      return;
-    }
-    this.chunks.push(chunk);
-  }
-
-  finish(): void {
-    this.done = true;
-  }
-
-  /** The body as JSON, or undefined when it is not JSON (or was too large). */
-  json(): unknown {
-    if (!this.read) {
-      this.read = true;
-      try {
-        this.parsed = this.overflowed ? undefined : JSON.parse(Buffer.concat(this.chunks).toString("utf8"));
-      } catch {
-        this.parsed = undefined;
-      }
-    }
-    return this.parsed;
-  }
+function upstreamOf(url: URL): TapUpstream {
+  if (url.protocol !== "http:")
+    throw new Error(`the tap forwards to a plain http: model server, not ${url.protocol} (${url.origin})`);
+  const hostValue = Buffer.from(url.host, "latin1");
+  return {
+    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: Number(url.port || 80),
+    hostValue,
+    hostLine: Buffer.concat([Buffer.from("host: "), hostValue, Buffer.from("\r\n\r\n")]),
+  };
 }

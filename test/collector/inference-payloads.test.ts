@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PayloadError, readInferences } from "../../collector/index.js";
+import { inferenceEvents } from "../../collector/inference/events.js";
+import { answerOf, type ModelMapping } from "../../collector/inference/payload.js";
 
 describe("inference payloads", () => {
   it("read TensorFlow Serving / KServe v1 rows: objects, positional arrays, columnar inputs", () => {
@@ -107,4 +109,77 @@ describe("inference payloads", () => {
       expect(() => readInferences(request, response)).toThrow(message);
     }
   });
+
+  it("write inferences as one ml.prediction event per line, in the event contract's names", () => {
+    const text = inferenceEvents(
+      [
+        {
+          features: { tenure: 12, plan: 'pro "annual"' },
+          predictedClass: "leave",
+          scores: { stay: 0.2, leave: 0.8 },
+        },
+        { features: {}, predictedValue: Number.NaN },
+        { features: { naïve: 1 }, predictedValue: 3.5 },
+      ],
+      {
+        model: "churn",
+        version: "7",
+        ids: ["r-0", 'r-"1"', "r-2"],
+        timeMs: 1_700_000_000_123,
+        segments: { endpoint: "canary" },
+        latencyMs: 0.25,
+      },
+    );
+    const shared = {
+      event: "ml.prediction",
+      time: 1_700_000_000_123,
+      "ml.model.name": "churn",
+      "ml.model.version": "7",
+      "ml.segment.endpoint": "canary",
+      "ml.latency_ms": 0.25,
+    };
+    expect(text.split("\n").map((line) => JSON.parse(line))).toEqual([
+      {
+        ...shared,
+        "ml.prediction.id": "r-0",
+        "ml.prediction.class": "leave",
+        "ml.prediction.scores": { stay: 0.2, leave: 0.8 },
+        "ml.features": { tenure: 12, plan: 'pro "annual"' },
+      },
+      // No features, no key; a value that is not a number is written as JSON writes it.
+      { ...shared, "ml.prediction.id": 'r-"1"', "ml.prediction.value": null },
+      { ...shared, "ml.prediction.id": "r-2", "ml.prediction.value": 3.5, "ml.features": { naïve: 1 } },
+    ]);
+    const bare = inferenceEvents([{ features: { x: 1 } }], {
+      model: "m",
+      version: "",
+      ids: ["a"],
+      timeMs: 5,
+    });
+    expect(bare).toBe(
+      '{"event":"ml.prediction","time":5,"ml.model.name":"m","ml.prediction.id":"a","ml.features":{"x":1}}',
+    );
+  });
+
+  it.each([
+    // argmax of [0.1, 0.9] is column 1; scores keyed by column index without class names
+    [[0.1, 0.9], {}, { predictedClass: "1", scores: { "0": 0.1, "1": 0.9 } }],
+    // nested one-per-row columns read flat; a tie goes to the first column
+    [[[0.5], [0.5]], { classes: ["no", "yes"] }, { predictedClass: "no", scores: { no: 0.5, yes: 0.5 } }],
+    // a class named like Object's prototype stays a score of its own
+    [
+      [0.2, 0.8],
+      { classes: ["__proto__", "b"] },
+      { predictedClass: "b", scores: { ["__proto__"]: 0.2, b: 0.8 } },
+    ],
+    [[3], { classes: ["a", "b", "c", "d"] }, { predictedClass: "d" }],
+    [["cat", "dog"], {}, { predictedClass: "cat" }],
+  ] as Array<[unknown, ModelMapping, ReturnType<typeof answerOf>]>)(
+    "read an answer %j with %j as %j",
+    (output, mapping, expected) => {
+      const answer = answerOf(output, mapping);
+      expect(answer).toEqual(expected);
+      expect(Object.keys(answer.scores ?? {})).toEqual(Object.keys(expected.scores ?? {}));
+    },
+  );
 });

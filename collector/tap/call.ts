@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import { inferenceEvents } from "../inference/events.js";
+import { readInferences } from "../inference/pair.js";
+import type { InferenceRecord, ModelMapping } from "../inference/payload.js";
+import type { TapRoute } from "./routes.js";
+import { readTorchServe } from "./torchserve.js";
+
+/** What a call's recording reports: a recording taken, or why there is none. */
+export type RecordOutcome = "recorded" | "passed_through" | "unreadable_payload" | "too_large";
+
+/** Where what a call's recording takes goes. */
+export interface RecordTarget {
+  mappings: Readonly<Record<string, ModelMapping>>;
+  /** Takes what was recorded, as NDJSON ml.prediction events; never throws. */
+  record(events: string, count: number): void;
+  count?(outcome: RecordOutcome): void;
+}
+
+/**
+ * One inference call through the tap (a request its route recognised): its bodies as they pass, the
+ * prediction ids the answer names, and what is recorded of it once the answer has been sent.
+ */
+export class TapCall {
+  readonly started = performance.now();
+  readonly request: BodyCollector;
+  response: BodyCollector | undefined;
+  /** The ids of the request's instances, known once its body is (undefined when it cannot be read). */
+  ids: string[] | undefined;
+
+  constructor(
+    readonly route: TapRoute,
+    private readonly requestId: string | undefined,
+    private readonly maxRecordBytes: number,
+  ) {
+    this.request = new BodyCollector(maxRecordBytes);
+  }
+
+  /** The request's body is complete: its instances are counted and named, ahead of the answer. */
+  requestDone(): void {
+    this.request.finish();
+    const n = instanceCount(this.route, this.request.json());
+    this.ids = n ? idsFor(n, this.requestId ?? "") : undefined;
+  }
+
+  /** An answer began: a successful one's body is collected for the recording. */
+  answered(status: number): void {
+    this.response = status < 400 ? new BodyCollector(this.maxRecordBytes) : undefined;
+  }
+
+  /** Reads both bodies and hands over what they say, one prediction per instance. */
+  record(latencyMs: number, target: RecordTarget): void {
+    const { request, response, route } = this;
+    if (!request.done || !response || request.overflowed || response.overflowed) {
+      target.count?.("too_large");
+      return;
+    }
+    const requestJson = request.json();
+    const responseJson = response.json();
+    const mapping = target.mappings[route.model] ?? {};
+    let records: InferenceRecord[];
+    let version = route.version;
+    try {
+      if (requestJson === undefined || responseJson === undefined) throw new Error("not JSON");
+      if (route.protocol === "torchserve") records = readTorchServe(requestJson, responseJson, mapping);
+      else {
+        const read = readInferences(requestJson, responseJson, mapping);
+        records = read.records;
+        version ||= read.version ?? "";
+      }
+    } catch {
+      // TorchServe's non-JSON bodies (images, text) and anything unreadable pass through unrecorded.
+      target.count?.(route.protocol === "torchserve" ? "passed_through" : "unreadable_payload");
+      return;
+    }
+    if (records.length === 0) return;
+    target.record(
+      inferenceEvents(records, {
+        model: route.model,
+        version,
+        // The ids the answer named, or (the request body was still arriving then) fresh ones.
+        ids: this.ids?.length === records.length ? this.ids : idsFor(records.length, ""),
+        timeMs: Date.now(),
+        latencyMs,
+      }),
+      records.length,
+    );
+    target.count?.("recorded");
+  }
+}
+
+/** `n` prediction ids: the request's id (a fresh one without), with -<i> per instance when there are several. */
+function idsFor(n: number, requestId: string): string[] {
+  const base = requestId !== "" ? requestId : randomUUID();
+  return n === 1 ? [base] : Array.from({ length: n }, (_, i) => `${base}-${i}`);
+}
+
+function instanceCount(route: TapRoute, body: unknown): number | undefined {
+  const o = body as Record<string, unknown> | undefined;
+  if (!o || typeof o !== "object") return undefined;
+  if (route.protocol === "v2") {
+    const first = (o.inputs as Array<{ shape?: number[] }> | undefined)?.[0];
+    return Array.isArray(first?.shape) ? Number(first.shape[0]) : undefined;
+  }
+  for (const k of ["instances", "examples", "inputs"]) {
+    const v = o[k];
+    if (Array.isArray(v)) return v.length;
+    if (k === "inputs" && v && typeof v === "object") {
+      const column = Object.values(v)[0];
+      return Array.isArray(column) ? column.length : undefined;
+    }
+  }
+  return route.protocol === "torchserve" ? 1 : undefined;
+}
+
+/** A body's chunks kept up to a bound, read as JSON once complete. */
+class BodyCollector {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  overflowed = false;
+  done = false;
+  private parsed: unknown;
+  private read = false;
+
+  constructor(private readonly max: number) {}
+
+  add(chunk: Buffer): void {
+    if (this.overflowed) return;
+    this.size += chunk.length;
+    if (this.size > this.max) {
+      this.overflowed = true;
+      this.chunks.length = 0;
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  finish(): void {
+    this.done = true;
+  }
+
+  /** The body as JSON, or undefined when it is not JSON (or was too large). */
+  json(): unknown {
+    if (!this.read) {
+      this.read = true;
+      try {
+        this.parsed = this.overflowed
+          ? undefined
+          : JSON.parse(
+              this.chunks.length === 1
+                ? (this.chunks[0] as Buffer).toString("utf8")
+                : Buffer.concat(this.chunks).toString("utf8"),
+            );
+      } catch {
+        this.parsed = undefined;
+      }
+    }
+    return this.parsed;
+  }
+}
