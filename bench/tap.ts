@@ -115,7 +115,10 @@ async function storedOnceSettled(url: string, expected: number): Promise<number>
       method: "POST",
       body: "SELECT count() FROM predictions",
     });
-    const n = Number((await res.text()).trim());
+    const text = (await res.text()).trim();
+    const n = Number(text);
+    if (!res.ok || !Number.isInteger(n))
+      throw new Error(`counting the stored predictions: ${res.status} ${text}`);
     if (n >= expected || (n === last && performance.now() - since > 2_000)) return n;
     if (n !== last) [last, since] = [n, performance.now()];
     await new Promise((r) => setTimeout(r, 200));

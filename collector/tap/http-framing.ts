@@ -1,10 +1,5 @@
-import {
-  type HeadFields,
-  parseRequestHead,
-  parseResponseHead,
-  type RequestHead,
-  type ResponseHead,
-} from "./http-head.js";
+import { type BodyFraming, NO_BODY, requestBody, responseBody } from "./http-body.js";
+import { parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from "./http-head.js";
 
 /**
  * What a framer tells as it reads one direction of an HTTP/1.1 connection. A message's head is handed over
@@ -50,17 +45,6 @@ const TRAILER_END_LF = 11;
 const UNTIL_CLOSE = 12;
 const FAILED = 13;
 type State = number;
-
-/** How a message's body is delimited (RFC 9112 §6.3), as its head says. */
-export type BodyFraming =
-  | { kind: "none" }
-  | { kind: "length"; length: number }
-  | { kind: "chunked" }
-  | { kind: "close" };
-
-const NONE: BodyFraming = { kind: "none" };
-const CHUNKED: BodyFraming = { kind: "chunked" };
-const CLOSE: BodyFraming = { kind: "close" };
 
 /**
  * An incremental HTTP/1.1 framer for one direction of a connection: fed the bytes as they arrive, split
@@ -386,53 +370,11 @@ export class ResponseFramer extends Framer<ResponseHead> {
     if (typeof head === "string") return head;
     if (this.heads.length === 0) return "an answer to no request";
     if (head.status === 101) return "a switch of protocols";
-    if (head.interim) return { head, framing: NONE, interim: true };
+    if (head.interim) return { head, framing: NO_BODY, interim: true };
     const headRequest = this.heads.shift() as boolean;
     if (headRequest || head.status === 204 || head.status === 304)
-      return { head, framing: NONE, interim: false };
+      return { head, framing: NO_BODY, interim: false };
     const framing = responseBody(head.fields);
     return typeof framing === "string" ? framing : { head, framing, interim: false };
   }
-}
-
-/** A request's body (RFC 9112 §6.3): chunked, by Content-Length, or none; both at once is not followed. */
-function requestBody(fields: HeadFields): BodyFraming | string {
-  const te = fields.all("transfer-encoding");
-  const length = contentLength(fields);
-  if (te !== undefined) {
-    if (length !== undefined) return "both Transfer-Encoding and Content-Length";
-    return finalCodingIsChunked(te) ? CHUNKED : "a request body in a transfer coding other than chunked";
-  }
-  if (typeof length === "string") return length;
-  return length === undefined || length === 0 ? { kind: "length", length: 0 } : { kind: "length", length };
-}
-
-/** A response's body: chunked (Transfer-Encoding overrides Content-Length), by Content-Length, or until the close. */
-function responseBody(fields: HeadFields): BodyFraming | string {
-  const te = fields.all("transfer-encoding");
-  if (te !== undefined) return finalCodingIsChunked(te) ? CHUNKED : CLOSE;
-  const length = contentLength(fields);
-  if (typeof length === "string") return length;
-  return length === undefined ? CLOSE : { kind: "length", length };
-}
-
-/** Content-Length: one value (repeated identically at most), digits only. */
-function contentLength(fields: HeadFields): number | string | undefined {
-  const all = fields.all("content-length");
-  if (all === undefined) return undefined;
-  let length: number | undefined;
-  for (const part of all.split(",")) {
-    const v = part.trim();
-    if (!/^\d{1,15}$/.test(v)) return `a malformed Content-Length ${JSON.stringify(all)}`;
-    const n = Number(v);
-    if (length !== undefined && n !== length)
-      return `conflicting Content-Length values ${JSON.stringify(all)}`;
-    length = n;
-  }
-  return length;
-}
-
-function finalCodingIsChunked(te: string): boolean {
-  const codings = te.split(",");
-  return (codings[codings.length - 1] as string).trim().toLowerCase() === "chunked";
 }
