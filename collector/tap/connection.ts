@@ -28,6 +28,14 @@ interface Exchange {
 
 /** How long a connection may sit with no call in progress before it is closed (as node:http's keepAliveTimeout did). */
 export const IDLE_TIMEOUT_MS = 65_000;
+/**
+ * How long the connection to the model server may sit idle before the tap closes it (the next request opens
+ * another). Shorter than model servers' own keep-alive timeouts (Node and uvicorn 5 s, gunicorn 2 s): were
+ * theirs to run out first, a request sent as they close the connection would be lost, answered with a 502.
+ */
+export const UPSTREAM_IDLE_MS = 1_000;
+/** How often the tap looks for idle connections. */
+export const SWEEP_INTERVAL_MS = 250;
 /** How long a client may keep sending after its connection was answered and ended. */
 const LINGER_MS = 5_000;
 
@@ -96,11 +104,19 @@ export class TapConnection {
   }
 
   /**
-   * Closes the connection if no call was in progress since `IDLE_TIMEOUT_MS` before `nowMs` (the tap checks
-   * every few seconds: a socket timeout would be re-armed on every read and write).
+   * With no call in progress since the last answer: closes the upstream connection after `UPSTREAM_IDLE_MS`,
+   * the client's after `IDLE_TIMEOUT_MS`. The tap calls this every `SWEEP_INTERVAL_MS` (a socket timeout
+   * would be re-armed on every read and write).
    */
   closeIfIdle(nowMs: number): void {
-    if (!this.blind && this.idle && nowMs - this.lastAnswerMs > IDLE_TIMEOUT_MS) this.client.destroy();
+    if (this.blind || this.finished || !this.idle) return;
+    const idleMs = nowMs - this.lastAnswerMs;
+    if (idleMs > IDLE_TIMEOUT_MS) this.client.destroy();
+    else if (this.upstream && idleMs > UPSTREAM_IDLE_MS) {
+      const upstream = this.upstream;
+      this.upstream = undefined; // its close is ours, not news
+      upstream.destroy();
+    }
   }
 
   /** The tap is closing: ends the connection now if no call is in progress, else once the last is answered. */

@@ -1,6 +1,6 @@
 import { type AddressInfo, createServer } from "node:net";
 import type { ModelMapping } from "../inference/payload.js";
-import { IDLE_TIMEOUT_MS, TapConnection, type TapUpstream } from "./connection.js";
+import { SWEEP_INTERVAL_MS, TapConnection, type TapUpstream } from "./connection.js";
 
 export { IDS_HEADER } from "./connection.js";
 
@@ -58,7 +58,7 @@ export async function startTap(options: TapOptions): Promise<RunningTap> {
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of connections) c.closeIfIdle(now);
-  }, IDLE_TIMEOUT_MS / 13).unref();
+  }, SWEEP_INTERVAL_MS).unref();
   return {
     port: (server.address() as AddressInfo).port,
     // Calls in progress finish (cut after a few seconds), idle connections close now.

@@ -365,6 +365,21 @@ describe("the tap proxy's connections", () => {
     client.socket.destroy();
   });
 
+  it("closes its idle connection to the model server after a second, before the server's keep-alive timeout can race a request", async () => {
+    handler = halfPlusTwo;
+    const upstreamClosed = new Promise<number>((resolve) =>
+      upstream.once("connection", (s: Socket) => s.once("close", () => resolve(Date.now()))),
+    );
+    const client = await rawClient(tap.port);
+    client.socket.write("GET /ping HTTP/1.1\r\nHost: a\r\n\r\n");
+    await until("the answer", () => client.received().endsWith("Healthy"));
+    const answered = Date.now();
+    expect((await upstreamClosed) - answered).toBeGreaterThan(900); // idle a second (give or take a clock tick)
+    client.socket.write("GET /ping HTTP/1.1\r\nHost: a\r\n\r\n"); // the client's connection is still there
+    await until("the second answer", () => (client.received().match(/Healthy/g) ?? []).length === 2);
+    client.socket.destroy();
+  });
+
   it("pipes an upgraded connection blind, counted as passed through", async () => {
     const server = createServer((s) => {
       s.once("data", () => {
