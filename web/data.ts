@@ -15,6 +15,12 @@ export interface ModelHealth {
   predictions: number;
 }
 
+/**
+ * A window's value counts for health once it rests on this many events: a complete window's few labels
+ * (those in by now of an hour-late stream) make a noisy accuracy, as a window still filling does.
+ */
+const MIN_SAMPLE = 30;
+
 /** Metrics whose alert means the inputs or outputs moved (drifting), not that quality fell (degraded). */
 const DRIFT = new Set([
   "kl_divergence",
@@ -39,8 +45,8 @@ async function rows<T>(store: Store, sql: string, params: Record<string, unknown
 }
 
 /**
- * Each model version's health: each metric's status in its newest complete window (all traffic; the
- * window still filling counts only when there is no other, its few values being noisy), so quality is
+ * Each model version's health: each metric's status in its newest complete window resting on MIN_SAMPLE
+ * events (all traffic; another window counts only when there is no such one, its few values being noisy), so quality is
  * judged on the newest window with labels and drift on the newest window: degraded when a quality metric
  * is in alert, else drifting when a drift metric is, else healthy.
  */
@@ -63,14 +69,14 @@ export async function modelHealth(store: Store, nowMs: number = Date.now()): Pro
          if(any_complete, argMaxIf(value, window_start, complete), argMax(value, window_start)) AS value,
          if(any_complete, argMaxIf(status, window_start, complete), argMax(status, window_start)) AS status
        FROM (
-         SELECT *, window_end <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') AS complete
+         SELECT *, window_end <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') AND sample_size >= {min_sample:UInt32} AS complete
          FROM ${store.database}.metrics FINAL WHERE segment = ''
        )
        GROUP BY model, version, metric, subject
      )
      GROUP BY model, version
      ORDER BY model, version`,
-    { now_ms: nowMs },
+    { now_ms: nowMs, min_sample: MIN_SAMPLE },
   );
   return found.map((r) => {
     const metrics = r.alerts.map((a) => a.split(":")[0] as string);

@@ -78,19 +78,20 @@ export function webRoutes(store: Store, options: WebRoutesOptions, now: () => nu
     }),
   );
   app.get("/", async (c) => c.html(overviewPage(await modelHealth(store, now()), linked)));
-  app.get("/models/:model", async (c) => {
-    const model = c.req.param("model");
-    const range = timeRange(c.req.query("from"), c.req.query("to"), now());
-    const view = await modelView(store, model, { ...range, version: c.req.query("version") });
+  /** The view a request asks for: its model, `version`, `from` and `to`; 404 when nothing was analysed. */
+  const viewFor = async (model: string, query: (name: string) => string | undefined) => {
+    const range = timeRange(query("from"), query("to"), now());
+    const view = await modelView(store, model, { ...range, version: query("version") });
     if (!view) throw new HttpError(404, "no_model", `no analysed window of ${model} in the range`);
-    return c.html(modelPage(view, linked));
-  });
+    return view;
+  };
+  app.get("/models/:model", async (c) =>
+    c.html(modelPage(await viewFor(c.req.param("model"), (n) => c.req.query(n)), linked)),
+  );
   app.get("/report", async (c) => {
     const model = c.req.query("model");
     if (!model) throw new HttpError(400, "missing_model", "name the model: /report?model=<name>");
-    const range = timeRange(c.req.query("from"), c.req.query("to"), now());
-    const view = await modelView(store, model, { ...range, version: c.req.query("version") });
-    if (!view) throw new HttpError(404, "no_model", `no analysed window of ${model} in the range`);
+    const view = await viewFor(model, (n) => c.req.query(n));
     return c.html(modelPage(view, { kind: "inline", ...assets }, { numbers: true }));
   });
   return app;
