@@ -1,23 +1,23 @@
 /**
  * npm run bench:tap — what the tap proxy adds to a model server's round trip. A local upstream answers a
  * TF Serving :predict of 8 instances at once; the load calls it directly and through the tap (inside a
- * `serve` child, recording every call into its embedded store) at 2,000 requests/s (BENCH_TAP_RATE), in
- * alternating phases of BENCH_TAP_SECONDS, and prints p50 / p99 of both and the difference, and the serve
+ * `serve` child, recording every call into its embedded store) at 2,000 requests/s each (BENCH_TAP_RATE),
+ * for BENCH_TAP_SECONDS each, in alternating phases of BENCH_TAP_PHASE_MS (so that whatever else the
+ * machine does falls on both sides alike), and prints p50 / p99 of both and the difference, and the serve
  * child's CPU per call through the tap (its main thread, its other threads by name, all of it): the machine
- * this runs on may be shared, so latency alone can mislead.
+ * this runs on may be shared, so latency alone can mislead. The load and the upstream speak HTTP over raw
+ * TCP (raw-http.ts) so that they take little of the CPU the proxy is measured on.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { Agent, createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
 import { quantile } from "./load.js";
+import { RawClient, startRawUpstream } from "./raw-http.js";
 import { startServeChild } from "./serve-child.js";
 import { tempDirectory } from "./temp.js";
 
 const RATE = Number(process.env.BENCH_TAP_RATE ?? 2_000);
-const SECONDS = Number(process.env.BENCH_TAP_SECONDS ?? 5);
-const PHASES = 2;
+const SECONDS = Number(process.env.BENCH_TAP_SECONDS ?? 10);
+const PHASE_MS = Number(process.env.BENCH_TAP_PHASE_MS ?? 500);
 const INSTANCES = 8;
-const agent = new Agent({ keepAlive: true, maxSockets: 512 });
 
 const BODY = Buffer.from(
   JSON.stringify({
@@ -26,41 +26,24 @@ const BODY = Buffer.from(
 );
 const ANSWER = JSON.stringify({ predictions: Array.from({ length: INSTANCES }, () => [0.3, 0.7]) });
 
-function call(port: number): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: "/v1/models/churn:predict",
-        method: "POST",
-        agent,
-        headers: { "content-type": "application/json", "content-length": BODY.length },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve(performance.now() - started)
-            : reject(new Error(`status ${res.statusCode}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(BODY);
-  });
+function predictRequest(port: number): Buffer {
+  return Buffer.concat([
+    Buffer.from(
+      `POST /v1/models/churn:predict HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: ${BODY.length}\r\n\r\n`,
+    ),
+    BODY,
+  ]);
 }
 
-/** Calls at a fixed rate for `seconds`; the latency of each, in ms. */
-async function paced(port: number, seconds: number): Promise<number[]> {
-  const total = RATE * seconds;
+/** Calls at a fixed rate for `ms` (each started on its schedule, answered or not); their latencies in ms. */
+async function paced(client: RawClient, ms: number): Promise<number[]> {
+  const total = Math.round((RATE * ms) / 1000);
   const start = performance.now();
   const calls: Promise<number>[] = [];
   for (let i = 0; i < total; i++) {
     const wait = start + (i * 1000) / RATE - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    calls.push(call(port));
+    calls.push(client.call());
   }
   return Promise.all(calls);
 }
@@ -126,37 +109,31 @@ async function storedOnceSettled(url: string, expected: number): Promise<number>
 }
 
 async function main(): Promise<void> {
-  const upstream = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(ANSWER);
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
-  const upstreamPort = (upstream.address() as AddressInfo).port;
+  const upstream = await startRawUpstream(ANSWER);
   const dir = tempDirectory("modelwatch-bench-tap-");
   const serve = await startServeChild(
-    ["--tap-upstream", `http://127.0.0.1:${upstreamPort}`, "--tap-port", "0"],
+    ["--tap-upstream", `http://127.0.0.1:${upstream.port}`, "--tap-port", "0"],
     {
       ...process.env,
       MODELWATCH_DATA_DIR: dir.path,
     },
   );
+  const tapPort = Number(/tap proxy listening on [^\s]+:(\d+)/.exec(serve.log())?.[1]);
+  const directClient = new RawClient(upstream.port, predictRequest(upstream.port));
+  const tapClient = new RawClient(tapPort, predictRequest(tapPort));
   try {
-    const tapPort = Number(/tap proxy listening on [^\s]+:(\d+)/.exec(serve.log())?.[1]);
-    await paced(tapPort, 1); // warm-up
-    await paced(upstreamPort, 1);
+    await paced(tapClient, 1_000); // warm-up
+    await paced(directClient, 1_000);
     const pid = serve.child.pid as number;
     const direct: number[] = [];
     const tapped: number[] = [];
     const cpu = new Map<string, number>();
     let ownCpuUs = 0;
-    for (let p = 0; p < PHASES; p++) {
-      direct.push(...(await paced(upstreamPort, SECONDS)));
+    for (let p = 0; p < Math.round((SECONDS * 1000) / PHASE_MS); p++) {
+      direct.push(...(await paced(directClient, PHASE_MS)));
       const before = threadCpuMs(pid);
       const own = process.cpuUsage();
-      tapped.push(...(await paced(tapPort, SECONDS)));
+      tapped.push(...(await paced(tapClient, PHASE_MS)));
       const used = process.cpuUsage(own);
       ownCpuUs += used.user + used.system;
       for (const [name, ms] of threadCpuMs(pid))
@@ -175,11 +152,12 @@ async function main(): Promise<void> {
       console.log(`tap_added_${name}: ${(t - d).toFixed(2)} ms`);
     }
     console.log(`tap_rate: ${RATE} requests/s of ${INSTANCES} instances`);
+    console.log(`tap_connections_opened: ${tapClient.opened} through the tap, ${directClient.opened} direct`);
     for (const line of cpuPerCall(new Map(), cpu, tapped.length)) console.log(line);
     console.log(
       `tap_bench_cpu_per_call: ${(ownCpuUs / tapped.length).toFixed(0)} us (this process: load and upstream)`,
     );
-    const sentThroughTap = RATE * (SECONDS * PHASES + 1) * INSTANCES;
+    const sentThroughTap = tapped.length * INSTANCES + Math.round(RATE * INSTANCES);
     console.log(
       `tap_recorded: ${await storedOnceSettled(serve.url, sentThroughTap)} of ${sentThroughTap} predictions`,
     );
@@ -190,10 +168,11 @@ async function main(): Promise<void> {
     ))
       console.log(`tap_outcome{${m[1]}}: ${m[2]}`);
   } finally {
-    agent.destroy();
+    directClient.close();
+    tapClient.close();
     serve.child.kill("SIGTERM");
     await new Promise((r) => serve.child.once("exit", r));
-    upstream.close();
+    upstream.server.close();
     dir.remove();
   }
 }

@@ -9,6 +9,7 @@ import {
   collectorRoutes,
   createCollectorMetrics,
   DecodePool,
+  emptyCallReport,
   type GrpcReceiver,
   Ingest,
   inlineReader,
@@ -401,13 +402,14 @@ async function startServeTap(
 ): Promise<{ port: number; close(): Promise<void> }> {
   const upstream = config.tap.upstream as URL;
   const tap = await startConfiguredTap(config, upstream, {
-    write: async (ndjson) => {
-      const result = await ingest.ingest("tap-ndjson", Buffer.from(ndjson), "tap");
+    write: async (batch) => {
+      const result = await ingest.ingest("inference-calls", batch, "tap");
       if (!result.ok) throw new Error(result.message);
       if (!result.write.ok) throw new Error(result.write.message);
+      return result.calls ?? emptyCallReport();
     },
     dropped: (count, reason) => metrics.rejected.add(count, { signal: "tap", reason }),
-    outcome: (outcome) => metrics.tapCalls.add(1, { outcome }),
+    outcome: (outcome, count) => metrics.tapCalls.add(count, { outcome }),
   });
   log(`tap proxy listening on ${config.host}:${tap.port}, in front of ${upstream.origin}`);
   return tap;

@@ -18,20 +18,23 @@ export async function runTap(config: Config, log: (line: string) => void): Promi
   const counts = new Map<string, number>();
   const count = (what: string, n = 1) => counts.set(what, (counts.get(what) ?? 0) + n);
   const tap = await startConfiguredTap(config, upstream, {
-    write: async (ndjson) => {
+    write: async (batch) => {
+      const { body, report } = otlpLogsJson(batch);
+      if (report.recorded === 0) return report;
       const res = await fetch(`${service}/v1/logs`, {
         method: "POST",
         headers: {
           "content-type": "application/json",
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
-        body: otlpLogsJson(ndjson),
+        body,
       });
       await res.arrayBuffer();
       if (!res.ok) throw new Error(`the service answered ${res.status}`);
+      return report;
     },
     dropped: (n, reason) => count(`dropped_${reason}`, n),
-    outcome: (outcome) => count(outcome),
+    outcome: (outcome, n) => count(outcome, n),
   });
   log(
     `tap proxy listening on ${config.host}:${tap.port}, in front of ${upstream.origin}, recording to ${service}`,

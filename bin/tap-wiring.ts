@@ -1,14 +1,23 @@
-import { startTap, type TapOutcome, TapRecorder } from "../collector/index.js";
+import {
+  type CallReport,
+  encodeCallBatch,
+  startTap,
+  type TapOutcome,
+  TapRecorder,
+} from "../collector/index.js";
 import type { Config } from "./config.js";
 
 /** Predictions the tap holds while they are written, at most; past it they are dropped and counted. */
 const TAP_MAX_QUEUED = 100_000;
 
 export interface TapWiring {
-  /** Writes a batch of recorded events (NDJSON); a throw counts them as dropped. */
-  write(ndjson: string): Promise<void>;
+  /**
+   * Writes a batch of recorded calls (as collector's call batch lays them out) and says what reading them
+   * came to; a throw counts their predictions as dropped.
+   */
+  write(batch: Uint8Array): Promise<CallReport>;
   dropped(count: number, reason: "queue_full" | "write_failed"): void;
-  outcome(outcome: TapOutcome): void;
+  outcome(outcome: TapOutcome, count: number): void;
 }
 
 /**
@@ -21,15 +30,23 @@ export async function startConfiguredTap(
   upstream: URL,
   wiring: TapWiring,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const recorder = new TapRecorder((ndjson) => wiring.write(ndjson), TAP_MAX_QUEUED, wiring.dropped);
+  const recorder = new TapRecorder(
+    async (calls) => {
+      const report = await wiring.write(encodeCallBatch(calls, config.inferenceMappings));
+      if (report.recorded) wiring.outcome("recorded", report.recorded);
+      if (report.passedThrough) wiring.outcome("passed_through", report.passedThrough);
+      if (report.unreadable.length) wiring.outcome("unreadable_payload", report.unreadable.length);
+    },
+    TAP_MAX_QUEUED,
+    wiring.dropped,
+  );
   const tap = await startTap({
     upstream,
     host: config.host,
     port: config.tap.port,
-    mappings: config.inferenceMappings,
     maxRecordBytes: config.limits.maxBodyBytes,
-    record: (events, count) => recorder.add(events, count),
-    count: wiring.outcome,
+    record: (call, predictions) => recorder.add(call, predictions),
+    count: (outcome) => wiring.outcome(outcome, 1),
   });
   return {
     port: tap.port,

@@ -9,6 +9,13 @@ export {
 } from "./event-reader.js";
 export { type GrpcReceiver, type GrpcReceiverOptions, startGrpcReceiver } from "./grpc/receiver.js";
 export { type CollectorHttpOptions, collectorRoutes } from "./http/routes.js";
+export { encodeCallBatch, readCallBatch } from "./inference/call-batch.js";
+export {
+  type CallReport,
+  type CapturedCall,
+  emptyCallReport,
+  readCall,
+} from "./inference/captured-call.js";
 export { readInferences } from "./inference/pair.js";
 export { type InferenceRecord, type ModelMapping, PayloadError } from "./inference/payload.js";
 export {

@@ -1,4 +1,5 @@
 import type { MappingLimits, Rejection } from "./event-reader.js";
+import type { CallReport } from "./inference/captured-call.js";
 import type { LineError } from "./ndjson.js";
 import { type MalformedBody, type ReadResult, type RequestFormat, readRequest } from "./read-request.js";
 import type { Frame, WriteOutcome } from "./spool/index.js";
@@ -17,6 +18,8 @@ export interface IngestResult {
   /** NDJSON: the line of each record read, and the lines that were not events. */
   lines: number[];
   lineErrors: LineError[];
+  /** Captured calls only: what reading each came to. */
+  calls?: CallReport;
   /** Whether the accepted records were made durable; when not, the sender should retry the whole request. */
   write: WriteOutcome;
 }
@@ -88,6 +91,7 @@ export class Ingest {
       rejections: read.rejections,
       lines: read.lines,
       lineErrors: read.lineErrors,
+      calls: read.calls,
       write,
     };
   }

@@ -1,5 +1,7 @@
 import { labelsRowBinary, type PredictionSource } from "../store/rows.js";
 import { EventReader, type MappingLimits, type Rejection } from "./event-reader.js";
+import { readCallBatch } from "./inference/call-batch.js";
+import type { CallReport } from "./inference/captured-call.js";
 import { decodeNdjson, type LineError } from "./ndjson.js";
 import { decodeLogsJson, decodeTracesJson, JsonShapeError } from "./otlp/json.js";
 import { decodeLogsRequest } from "./otlp/logs-proto.js";
@@ -14,8 +16,8 @@ export type RequestFormat =
   | "otlp-traces-protobuf"
   | "otlp-traces-json"
   | "ndjson"
-  /** NDJSON events made by modelwatch from captured inference payloads (KServe's logger, the tap). */
-  | "tap-ndjson";
+  /** Inference calls captured by modelwatch (the tap, KServe's logger), as call-batch.ts lays them out. */
+  | "inference-calls";
 
 /** A body read into rows, ready for the spool; only bytes and small facts, so it can cross threads. */
 export interface ReadRows {
@@ -32,6 +34,8 @@ export interface ReadRows {
   /** NDJSON only: the line of each record read, and the lines that were not JSON objects. */
   lines: number[];
   lineErrors: LineError[];
+  /** Captured calls only: what reading each came to. */
+  calls?: CallReport;
 }
 
 /** A body that cannot be read at all; nothing of it is stored. */
@@ -49,7 +53,7 @@ const SOURCES: Record<RequestFormat, PredictionSource> = {
   "otlp-traces-protobuf": "otlp-traces",
   "otlp-traces-json": "otlp-traces",
   ndjson: "events",
-  "tap-ndjson": "tap",
+  "inference-calls": "tap",
 };
 
 const EMPTY = new Uint8Array(0);
@@ -68,8 +72,11 @@ export function readRequest(
   const reader = new EventReader(SOURCES[format], limits, receivedAtMs, body.byteLength);
   let lines: number[] = [];
   let lineErrors: LineError[] = [];
+  let calls: CallReport | undefined;
   try {
-    if (format === "ndjson" || format === "tap-ndjson") {
+    if (format === "inference-calls") {
+      calls = readCallBatch(body, reader);
+    } else if (format === "ndjson") {
       const text = utf8.decode(body);
       if (text.trim() === "")
         return malformed("empty_body", "the body has no events: send one JSON object per line");
@@ -91,11 +98,12 @@ export function readRequest(
     ignored: reader.ignored,
     lines,
     lineErrors,
+    calls,
   };
 }
 
 const decoders: Record<
-  Exclude<RequestFormat, "ndjson" | "tap-ndjson">,
+  Exclude<RequestFormat, "ndjson" | "inference-calls">,
   (body: Uint8Array, sink: RecordSink) => void
 > = {
   "otlp-logs-protobuf": decodeLogsRequest,

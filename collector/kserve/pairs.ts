@@ -1,7 +1,8 @@
 /** One half of a KServe inference, as its logger posted it. */
 export interface Half {
   kind: "request" | "response";
-  body: unknown;
+  /** The payload as posted (JSON). */
+  body: Uint8Array;
   model: string;
   endpoint: string;
   timeMs: number;

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { type BodyLimits, bearerAuth, HttpError, readBody } from "../../common/index.js";
-import { inferenceEvents } from "../inference/events.js";
-import { readInferences } from "../inference/pair.js";
-import { type ModelMapping, PayloadError } from "../inference/payload.js";
+import { encodeCallBatch } from "../inference/call-batch.js";
+import type { CapturedCall } from "../inference/captured-call.js";
+import type { ModelMapping } from "../inference/payload.js";
 import type { Ingest } from "../ingest.js";
 import type { CollectorMetrics } from "../telemetry.js";
 import { type Half, PendingHalves } from "./pairs.js";
@@ -55,9 +55,9 @@ export function kserveRoutes(
     const id = required(c.req.header("ce-id"), "ce-id");
     const model = required(c.req.header("ce-inferenceservicename"), "ce-inferenceservicename");
     const time = Date.parse(c.req.header("ce-time") ?? "");
-    let body: unknown;
+    const body = await readBody(c, options.body);
     try {
-      body = JSON.parse((await readBody(c, options.body)).toString("utf8"));
+      JSON.parse(body.toString("utf8")); // refused now, not once its other half has come
     } catch {
       throw new HttpError(400, "malformed_json", "the payload is not JSON (only JSON payloads are read)");
     }
@@ -72,25 +72,27 @@ export function kserveRoutes(
     const other = pending.match(id, half);
     if (!other) return c.json({ pending: true }, 202);
     const [request, response] = kind === "request" ? [half, other] : [other, half];
-    let read: ReturnType<typeof readInferences>;
-    try {
-      read = readInferences(request.body, response.body, options.mappings[model] ?? {});
-    } catch (err) {
-      if (!(err instanceof PayloadError)) throw err;
-      metrics.rejected.add(1, { signal: "kserve", reason: "unreadable_payload" });
-      throw new HttpError(400, "unreadable_payload", `inference ${id} of ${model}: ${err.message}`);
-    }
-    const { records } = read;
-    const events = inferenceEvents(records, {
+    const call: CapturedCall = {
+      reader: "inference",
       model,
-      version: read.version ?? "",
-      ids: records.map((_, i) => (records.length === 1 ? id : `${id}-${i}`)),
+      version: "",
+      idBase: id,
       timeMs: request.timeMs,
       segments: request.endpoint ? { endpoint: request.endpoint } : {},
-    });
-    if (records.length === 0) return c.json({ accepted: 0 });
-    const result = await ingest.ingest("tap-ndjson", Buffer.from(events), "kserve");
+      request: request.body,
+      response: response.body,
+    };
+    const result = await ingest.ingest(
+      "inference-calls",
+      encodeCallBatch([call], options.mappings),
+      "kserve",
+    );
     if (!result.ok) throw new HttpError(400, result.code, result.message);
+    const unreadable = result.calls?.unreadable[0];
+    if (unreadable) {
+      metrics.rejected.add(1, { signal: "kserve", reason: "unreadable_payload" });
+      throw new HttpError(400, "unreadable_payload", `inference ${id} of ${model}: ${unreadable.message}`);
+    }
     if (!result.write.ok) throw new HttpError(503, result.write.reason, result.write.message, 2);
     return c.json({
       accepted: result.accepted,

@@ -1,19 +1,16 @@
-import { randomUUID } from "node:crypto";
-import { inferenceEvents } from "../inference/events.js";
-import { readInferences } from "../inference/pair.js";
-import type { InferenceRecord, ModelMapping } from "../inference/payload.js";
+import type { CapturedCall } from "../inference/captured-call.js";
+import { freshIds } from "../inference/captured-call.js";
 import type { TapRoute } from "./routes.js";
-import { readTorchServe } from "./torchserve.js";
-
-/** What a call's recording reports: a recording taken, or why there is none. */
-export type RecordOutcome = "recorded" | "passed_through" | "unreadable_payload" | "too_large";
 
 /** Where what a call's recording takes goes. */
 export interface RecordTarget {
-  mappings: Readonly<Record<string, ModelMapping>>;
-  /** Takes what was recorded, as NDJSON ml.prediction events; never throws. */
-  record(events: string, count: number): void;
-  count?(outcome: RecordOutcome): void;
+  /**
+   * Takes a recorded call, with the number of predictions it should give (its instances, as far as the
+   * proxy counted them); never throws. Reading its bodies is left to the taker, off the proxy's path.
+   */
+  record(call: CapturedCall, predictions: number): void;
+  /** Told of a call that is not recorded because a body was larger than the bound. */
+  count?(outcome: "too_large"): void;
 }
 
 /**
@@ -47,51 +44,32 @@ export class TapCall {
     this.response = status < 400 ? new BodyCollector(this.maxRecordBytes) : undefined;
   }
 
-  /** Reads both bodies and hands over what they say, one prediction per instance. */
+  /** Hands both bodies over as they are, to be read into predictions by the target's taker. */
   record(latencyMs: number, target: RecordTarget): void {
     const { request, response, route } = this;
     if (!request.done || !response || request.overflowed || response.overflowed) {
       target.count?.("too_large");
       return;
     }
-    const requestJson = request.json();
-    const responseJson = response.json();
-    const mapping = target.mappings[route.model] ?? {};
-    let records: InferenceRecord[];
-    let version = route.version;
-    try {
-      if (requestJson === undefined || responseJson === undefined) throw new Error("not JSON");
-      if (route.protocol === "torchserve") records = readTorchServe(requestJson, responseJson, mapping);
-      else {
-        const read = readInferences(requestJson, responseJson, mapping);
-        records = read.records;
-        version ||= read.version ?? "";
-      }
-    } catch {
-      // TorchServe's non-JSON bodies (images, text) and anything unreadable pass through unrecorded.
-      target.count?.(route.protocol === "torchserve" ? "passed_through" : "unreadable_payload");
-      return;
-    }
-    if (records.length === 0) return;
     target.record(
-      inferenceEvents(records, {
+      {
+        reader: route.protocol === "torchserve" ? "torchserve" : "inference",
         model: route.model,
-        version,
-        // The ids the answer named, or (the request body was still arriving then) fresh ones.
-        ids: this.ids?.length === records.length ? this.ids : idsFor(records.length, ""),
+        version: route.version,
+        ids: this.ids,
         timeMs: Date.now(),
         latencyMs,
-      }),
-      records.length,
+        request: request.chunks,
+        response: response.chunks,
+      },
+      this.ids?.length ?? 1,
     );
-    target.count?.("recorded");
   }
 }
 
 /** `n` prediction ids: the request's id (a fresh one without), with -<i> per instance when there are several. */
 function idsFor(n: number, requestId: string): string[] {
-  const base = requestId !== "" ? requestId : randomUUID();
-  return n === 1 ? [base] : Array.from({ length: n }, (_, i) => `${base}-${i}`);
+  return requestId !== "" ? freshIds(n, requestId) : freshIds(n);
 }
 
 function instanceCount(route: TapRoute, body: unknown): number | undefined {
@@ -114,7 +92,7 @@ function instanceCount(route: TapRoute, body: unknown): number | undefined {
 
 /** A body's chunks kept up to a bound, read as JSON once complete. */
 class BodyCollector {
-  private readonly chunks: Buffer[] = [];
+  readonly chunks: Buffer[] = [];
   private size = 0;
   overflowed = false;
   done = false;

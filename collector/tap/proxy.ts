@@ -1,5 +1,5 @@
 import { type AddressInfo, createServer } from "node:net";
-import type { ModelMapping } from "../inference/payload.js";
+import type { CapturedCall } from "../inference/captured-call.js";
 import { SWEEP_INTERVAL_MS, TapConnection, type TapUpstream } from "./connection.js";
 
 export { IDS_HEADER } from "./connection.js";
@@ -9,12 +9,17 @@ export interface TapOptions {
   upstream: URL;
   host: string;
   port: number;
-  mappings: Readonly<Record<string, ModelMapping>>;
   /** Bodies larger than this are passed through unrecorded. */
   maxRecordBytes: number;
-  /** Takes what was recorded, as NDJSON ml.prediction events; never throws. */
-  record(events: string, count: number): void;
-  /** Counts what happened, by outcome (recorded, unreadable, upstream_error, too_large, …). */
+  /**
+   * Takes a recorded call (its bodies as they passed), with the number of predictions it should give; never
+   * throws. Reading the bodies is the taker's work, off the proxy's event loop (ingest's decode threads).
+   */
+  record(call: CapturedCall, predictions: number): void;
+  /**
+   * Counts what the proxy decides (upstream_error, passed_through, too_large); what reading a recorded call
+   * comes to (recorded, passed_through, unreadable_payload) is its taker's to count.
+   */
   count?(outcome: TapOutcome): void;
 }
 

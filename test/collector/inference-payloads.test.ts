@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { PayloadError, readInferences } from "../../collector/index.js";
-import { inferenceEvents } from "../../collector/inference/events.js";
+import { encodeCallBatch, readCallBatch } from "../../collector/inference/call-batch.js";
+import { type CapturedCall, readCall } from "../../collector/inference/captured-call.js";
 import { answerOf, type ModelMapping } from "../../collector/inference/payload.js";
+import { EventObjects } from "../helpers/event-objects.js";
 
 describe("inference payloads", () => {
   it("read TensorFlow Serving / KServe v1 rows: objects, positional arrays, columnar inputs", () => {
@@ -110,26 +112,29 @@ describe("inference payloads", () => {
     }
   });
 
-  it("write inferences as one ml.prediction event per line, in the event contract's names", () => {
-    const text = inferenceEvents(
-      [
-        {
-          features: { tenure: 12, plan: 'pro "annual"' },
-          predictedClass: "leave",
-          scores: { stay: 0.2, leave: 0.8 },
-        },
-        { features: {}, predictedValue: Number.NaN },
-        { features: { naïve: 1 }, predictedValue: 3.5 },
-      ],
+  it("read a captured call as one ml.prediction record per instance, in the event contract's names", () => {
+    const sink = new EventObjects();
+    const request = JSON.stringify({
+      instances: [{ tenure: 12, plan: 'pro "annual"' }, { naïve: 1 }, { tenure: 3 }],
+    });
+    const response = JSON.stringify({ predictions: [[0.2, 0.8], [0.9, 0.1], "maybe"] });
+    const reading = readCall(
       {
+        reader: "inference",
         model: "churn",
         version: "7",
         ids: ["r-0", 'r-"1"', "r-2"],
         timeMs: 1_700_000_000_123,
         segments: { endpoint: "canary" },
         latencyMs: 0.25,
+        // A body in the chunks it arrived in, split inside a character.
+        request: [Buffer.from(request).subarray(0, 40), Buffer.from(request).subarray(40)],
+        response: Buffer.from(response),
       },
+      { classes: ["stay", "leave"] },
+      sink,
     );
+    expect(reading).toEqual({ outcome: "recorded", predictions: 3 });
     const shared = {
       event: "ml.prediction",
       time: 1_700_000_000_123,
@@ -138,7 +143,7 @@ describe("inference payloads", () => {
       "ml.segment.endpoint": "canary",
       "ml.latency_ms": 0.25,
     };
-    expect(text.split("\n").map((line) => JSON.parse(line))).toEqual([
+    expect(sink.events).toEqual([
       {
         ...shared,
         "ml.prediction.id": "r-0",
@@ -146,19 +151,105 @@ describe("inference payloads", () => {
         "ml.prediction.scores": { stay: 0.2, leave: 0.8 },
         "ml.features": { tenure: 12, plan: 'pro "annual"' },
       },
-      // No features, no key; a value that is not a number is written as JSON writes it.
-      { ...shared, "ml.prediction.id": 'r-"1"', "ml.prediction.value": null },
-      { ...shared, "ml.prediction.id": "r-2", "ml.prediction.value": 3.5, "ml.features": { naïve: 1 } },
+      {
+        ...shared,
+        "ml.prediction.id": 'r-"1"',
+        "ml.prediction.class": "stay",
+        "ml.prediction.scores": { stay: 0.9, leave: 0.1 },
+        "ml.features": { naïve: 1 },
+      },
+      { ...shared, "ml.prediction.id": "r-2", "ml.prediction.class": "maybe", "ml.features": { tenure: 3 } },
     ]);
-    const bare = inferenceEvents([{ features: { x: 1 } }], {
-      model: "m",
-      version: "",
-      ids: ["a"],
-      timeMs: 5,
+  });
+
+  it("name a call's predictions from its id base when the capture point named none that fit", () => {
+    const call = (n: number, idBase?: string) => {
+      const sink = new EventObjects();
+      readCall(
+        {
+          reader: "inference",
+          model: "m",
+          version: "",
+          ids: ["only-one"],
+          idBase,
+          timeMs: 5,
+          request: Buffer.from(JSON.stringify({ instances: Array.from({ length: n }, () => ({ x: 1 })) })),
+          response: Buffer.from(JSON.stringify({ predictions: Array.from({ length: n }, () => 2.5) })),
+        },
+        {},
+        sink,
+      );
+      return sink.events.map((e) => e["ml.prediction.id"]);
+    };
+    expect(call(1, "ce-1")).toEqual(["only-one"]); // the named id fits
+    expect(call(2, "ce-1")).toEqual(["ce-1-0", "ce-1-1"]);
+    const fresh = call(2) as string[];
+    expect(fresh[0]).toMatch(/^[0-9a-f-]{36}-0$/);
+    expect(fresh[1]).toBe(`${fresh[0]?.slice(0, -2)}-1`);
+  });
+
+  it("carry captured calls across threads as one batch, each read with its model's mapping", () => {
+    const body = (o: unknown) => Buffer.from(JSON.stringify(o));
+    const calls: CapturedCall[] = [
+      {
+        reader: "inference",
+        model: "a",
+        version: "",
+        ids: ["a1"],
+        timeMs: 1,
+        request: body({ instances: [[1, 2]] }),
+        response: body({ predictions: [[0.3, 0.7]] }),
+      },
+      {
+        reader: "inference",
+        model: "b",
+        version: "",
+        timeMs: 2,
+        request: body({ instances: [1] }),
+        response: body({ predictions: [{ weird: true }] }),
+      },
+      { reader: "torchserve", model: "c", version: "", timeMs: 3, request: [], response: body({}) },
+      {
+        reader: "inference",
+        model: "v2m",
+        version: "",
+        ids: ["v"],
+        timeMs: 4,
+        request: body({ inputs: [{ name: "x", shape: [1], datatype: "FP32", data: [1.5] }] }),
+        response: body({
+          model_version: "9",
+          outputs: [{ name: "y", shape: [1], datatype: "FP32", data: [2] }],
+        }),
+      },
+    ];
+    const batch = encodeCallBatch(calls, { a: { features: ["p", "q"], classes: ["no", "yes"] }, z: {} });
+    const sink = new EventObjects();
+    const report = readCallBatch(batch, sink);
+    expect(report).toEqual({
+      recorded: 2,
+      passedThrough: 1,
+      unreadable: [{ index: 1, message: expect.stringMatching(/cannot read .* as a class/) }],
     });
-    expect(bare).toBe(
-      '{"event":"ml.prediction","time":5,"ml.model.name":"m","ml.prediction.id":"a","ml.features":{"x":1}}',
-    );
+    expect(sink.events).toEqual([
+      {
+        event: "ml.prediction",
+        time: 1,
+        "ml.model.name": "a",
+        "ml.prediction.id": "a1",
+        "ml.prediction.class": "yes",
+        "ml.prediction.scores": { no: 0.3, yes: 0.7 },
+        "ml.features": { p: 1, q: 2 },
+      },
+      {
+        event: "ml.prediction",
+        time: 4,
+        "ml.model.name": "v2m",
+        "ml.prediction.id": "v",
+        "ml.model.version": "9",
+        "ml.prediction.value": 2,
+        "ml.features": { x: 1.5 },
+      },
+    ]);
   });
 
   it.each([

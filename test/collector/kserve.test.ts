@@ -165,7 +165,7 @@ describe("halves waiting for their pair", () => {
     const h = (kind: "request" | "response", model: string) => ({
       kind,
       model,
-      body: {},
+      body: new Uint8Array(0),
       endpoint: "",
       timeMs: now,
       receivedAtMs: now,

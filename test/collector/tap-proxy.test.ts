@@ -6,7 +6,9 @@
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readCall } from "../../collector/inference/captured-call.js";
 import { type RunningTap, startTap, type TapOutcome } from "../../collector/tap/proxy.js";
+import { EventObjects } from "../helpers/event-objects.js";
 
 type Handler = (req: { method: string; url: string; headers: IncomingHttpHeaders; body: string }) => {
   status: number;
@@ -33,10 +35,12 @@ function startTapBefore(port: number): Promise<RunningTap> {
     upstream: new URL(`http://127.0.0.1:${port}`),
     host: "127.0.0.1",
     port: 0,
-    mappings: {},
     maxRecordBytes: 1 << 20,
-    record: (events) => {
-      for (const line of events.split("\n")) recorded.push(JSON.parse(line));
+    // Read at once here, as ingest's decode threads read what the service's tap hands over.
+    record: (call) => {
+      const sink = new EventObjects();
+      outcomes.push(readCall(call, {}, sink).outcome);
+      recorded.push(...sink.events);
     },
     count: (outcome) => outcomes.push(outcome),
   });

@@ -1,6 +1,6 @@
-import { readInferences } from "../inference/pair.js";
-import type { InferenceRecord, ModelMapping } from "../inference/payload.js";
-import { answerOf, PayloadError, scalar } from "../inference/payload.js";
+import { readInferences } from "./pair.js";
+import type { InferenceRecord, ModelMapping } from "./payload.js";
+import { answerOf, PayloadError, scalar } from "./payload.js";
 
 /**
  * TorchServe's inference API with JSON bodies: a body in v1 form (`instances`) is read as such; any other
