@@ -410,6 +410,7 @@ async function startServeTap(
     },
     dropped: (count, reason) => metrics.rejected.add(count, { signal: "tap", reason }),
     outcome: (outcome, count) => metrics.tapCalls.add(count, { outcome }),
+    failed: (err) => log(`tap proxy stopped: ${err.message}`),
   });
   log(`tap proxy listening on ${config.host}:${tap.port}, in front of ${upstream.origin}`);
   return tap;

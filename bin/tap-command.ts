@@ -35,6 +35,7 @@ export async function runTap(config: Config, log: (line: string) => void): Promi
     },
     dropped: (n, reason) => count(`dropped_${reason}`, n),
     outcome: (outcome, n) => count(outcome, n),
+    failed: (err) => log(`tap proxy stopped: ${err.message}`),
   });
   log(
     `tap proxy listening on ${config.host}:${tap.port}, in front of ${upstream.origin}, recording to ${service}`,

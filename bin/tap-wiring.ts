@@ -1,10 +1,4 @@
-import {
-  type CallReport,
-  encodeCallBatch,
-  startTap,
-  type TapOutcome,
-  TapRecorder,
-} from "../collector/index.js";
+import { type CallReport, startTapThread, type TapOutcome } from "../collector/index.js";
 import type { Config } from "./config.js";
 
 /** Predictions the tap holds while they are written, at most; past it they are dropped and counted. */
@@ -18,41 +12,35 @@ export interface TapWiring {
   write(batch: Uint8Array): Promise<CallReport>;
   dropped(count: number, reason: "queue_full" | "write_failed"): void;
   outcome(outcome: TapOutcome, count: number): void;
+  /** The tap's thread died: it no longer listens. */
+  failed(error: Error): void;
 }
 
 /**
- * The tap proxy as the config says (upstream, host, port, mappings, body bound), its records written
- * through a bounded recorder: by ingest inside `serve`, over OTLP by `modelwatch tap`. Closing stops the
- * proxy, then writes what the recorder still holds.
+ * The tap proxy as the config says (upstream, host, port, mappings, body bound), on its own thread, its
+ * records written through a bounded recorder: by ingest inside `serve`, over OTLP by `modelwatch tap`.
+ * Closing stops the proxy, then writes what the recorder still holds.
  */
 export async function startConfiguredTap(
   config: Config,
   upstream: URL,
   wiring: TapWiring,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const recorder = new TapRecorder(
-    async (calls) => {
-      const report = await wiring.write(encodeCallBatch(calls, config.inferenceMappings));
-      if (report.recorded) wiring.outcome("recorded", report.recorded);
-      if (report.passedThrough) wiring.outcome("passed_through", report.passedThrough);
-      if (report.unreadable.length) wiring.outcome("unreadable_payload", report.unreadable.length);
-    },
-    TAP_MAX_QUEUED,
-    wiring.dropped,
-  );
-  const tap = await startTap({
+  return startTapThread({
     upstream,
     host: config.host,
     port: config.tap.port,
     maxRecordBytes: config.limits.maxBodyBytes,
-    record: (call, predictions) => recorder.add(call, predictions),
-    count: (outcome) => wiring.outcome(outcome, 1),
-  });
-  return {
-    port: tap.port,
-    close: async () => {
-      await tap.close();
-      await recorder.flush();
+    mappings: config.inferenceMappings,
+    maxQueued: TAP_MAX_QUEUED,
+    write: async (batch) => {
+      const report = await wiring.write(batch);
+      if (report.recorded) wiring.outcome("recorded", report.recorded);
+      if (report.passedThrough) wiring.outcome("passed_through", report.passedThrough);
+      if (report.unreadable.length) wiring.outcome("unreadable_payload", report.unreadable.length);
     },
-  };
+    count: wiring.outcome,
+    dropped: wiring.dropped,
+    onError: wiring.failed,
+  });
 }

@@ -175,6 +175,16 @@ describe("the tap proxy", () => {
     });
   });
 
+  /** The service's /metrics once it matches `pattern` (within 5 s; then as it is). */
+  async function metricsOnce(pattern: RegExp): Promise<string> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      if (pattern.test(metrics) || Date.now() > deadline) return metrics;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   it("passes upstream errors, non-inference routes and non-JSON bodies through, recording none", async () => {
     const broken = await call("/v1/models/broken:predict", { instances: [1] });
     expect([broken.status, await broken.json()]).toEqual([500, { error: "model crashed" }]);
@@ -190,7 +200,8 @@ describe("the tap proxy", () => {
     expect(seen.at(-1)?.body).toBe(Buffer.from([0xff, 0xd8, 0xff, 0xe0]).toString("utf8"));
     expect(await stored("broken")).toEqual([]);
     expect(await stored("densenet161")).toEqual([]);
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    // The proxy's thread reports its counts a moment later.
+    const metrics = await metricsOnce(/modelwatch_tap_calls_total\{outcome="passed_through"/);
     expect(metrics).toMatch(/modelwatch_tap_calls_total\{outcome="upstream_error"[^}]*\} 1\n/);
     expect(metrics).toMatch(/modelwatch_tap_calls_total\{outcome="passed_through"[^}]*\} 1\n/);
   });
@@ -207,8 +218,10 @@ describe("the tap proxy", () => {
       expect(((await res.json()) as { predictions: number[] }).predictions).toHaveLength(100);
       served++;
     }
-    await new Promise((r) => setTimeout(r, 300)); // the last recordings reach the full spool
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    // The last recordings reach the full spool, and the proxy's thread reports the drops.
+    const metrics = await metricsOnce(
+      /modelwatch_records_rejected_total\{signal="tap",reason="write_failed"/,
+    );
     const dropped = /modelwatch_records_rejected_total\{signal="tap",reason="write_failed"[^}]*\} (\d+)/.exec(
       metrics,
     );
