@@ -19,13 +19,16 @@ export interface CapturedCall {
   model: string;
   /** The version the route named; empty to take the one the answer names (v2), if any. */
   version: string;
-  /** The instances' prediction ids, in order, when the capture point named them (the tap, in its answer). */
-  ids?: readonly string[];
   /**
-   * Where ids come from when `ids` is absent or not one per instance read: this id for one instance,
-   * <this>-<i> for several; a random base when unset.
+   * The instances' prediction ids are made from this (freshIds): the id itself for one instance, <id>-<i> for
+   * several; a random base when unset.
    */
   idBase?: string;
+  /**
+   * How many instances the capture point named ids for from `idBase` (the tap, in its answer, before the
+   * call is read). When the bodies read as another number, those ids do not fit: fresh ones are made.
+   */
+  instances?: number;
   /** Event time, epoch ms. */
   timeMs: number;
   latencyMs?: number;
@@ -77,7 +80,8 @@ export function readCall(call: CapturedCall, mapping: ModelMapping, sink: Record
       return { outcome: "unreadable_payload", message: "the payload is not JSON" };
     throw err;
   }
-  const ids = call.ids?.length === records.length ? call.ids : freshIds(records.length, call.idBase);
+  const named = call.instances === undefined || call.instances === records.length;
+  const ids = freshIds(records.length, named ? call.idBase : undefined);
   for (let i = 0; i < records.length; i++)
     sendPrediction(records[i] as InferenceRecord, ids[i] as string, version, call, sink);
   return { outcome: "recorded", predictions: records.length };
@@ -86,6 +90,14 @@ export function readCall(call: CapturedCall, mapping: ModelMapping, sink: Record
 /** `n` prediction ids: the base (a random one when unset), with -<i> per instance when there are several. */
 export function freshIds(n: number, base: string = randomUUID()): string[] {
   return n === 1 ? [base] : Array.from({ length: n }, (_, i) => `${base}-${i}`);
+}
+
+/** The same ids as one comma-separated header value, written without the list. */
+export function idsHeaderValue(n: number, base: string): string {
+  if (n === 1) return base;
+  let value = `${base}-0`;
+  for (let i = 1; i < n; i++) value += `,${base}-${i}`;
+  return value;
 }
 
 const meta = emptyMeta();

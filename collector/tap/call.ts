@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import type { CapturedCall } from "../inference/captured-call.js";
-import { freshIds } from "../inference/captured-call.js";
+import { idsHeaderValue } from "../inference/captured-call.js";
 import type { TapRoute } from "./routes.js";
 
 /** Where what a call's recording takes goes. */
@@ -21,8 +22,11 @@ export class TapCall {
   readonly started = performance.now();
   readonly request: BodyCollector;
   response: BodyCollector | undefined;
-  /** The ids of the request's instances, known once its body is (undefined when it cannot be read). */
-  ids: string[] | undefined;
+  /** How many instances the request has, and the base of their ids, once its body is known (unset when it cannot be read). */
+  instances: number | undefined;
+  idBase: string | undefined;
+  /** The ids as the answer's header names them. */
+  idsHeader: string | undefined;
 
   constructor(
     readonly route: TapRoute,
@@ -36,7 +40,10 @@ export class TapCall {
   requestDone(): void {
     this.request.finish();
     const n = instanceCount(this.route, this.request.json());
-    this.ids = n ? idsFor(n, this.requestId ?? "") : undefined;
+    if (!n) return;
+    this.instances = n;
+    this.idBase = this.requestId || randomUUID();
+    this.idsHeader = idsHeaderValue(n, this.idBase);
   }
 
   /** An answer began: a successful one's body is collected for the recording. */
@@ -56,20 +63,16 @@ export class TapCall {
         reader: route.protocol === "torchserve" ? "torchserve" : "inference",
         model: route.model,
         version: route.version,
-        ids: this.ids,
+        idBase: this.idBase,
+        instances: this.instances,
         timeMs: Date.now(),
         latencyMs,
         request: request.chunks,
         response: response.chunks,
       },
-      this.ids?.length ?? 1,
+      this.instances ?? 1,
     );
   }
-}
-
-/** `n` prediction ids: the request's id (a fresh one without), with -<i> per instance when there are several. */
-function idsFor(n: number, requestId: string): string[] {
-  return requestId !== "" ? freshIds(n, requestId) : freshIds(n);
 }
 
 function instanceCount(route: TapRoute, body: unknown): number | undefined {

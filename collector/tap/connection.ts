@@ -176,7 +176,7 @@ export class TapConnection {
       return;
     }
     call.answered(head.status);
-    if (head.status >= 400 || !call.ids) {
+    if (head.status >= 400 || !call.idsHeader) {
       this.toClient.push(head.raw);
       return;
     }
@@ -184,7 +184,7 @@ export class TapConnection {
     const { raw } = head;
     this.toClient.push(
       raw.subarray(0, raw.length - 2),
-      Buffer.from(`${IDS_HEADER}: ${call.ids.join(",")}\r\n\r\n`, "latin1"),
+      Buffer.from(`${IDS_HEADER}: ${call.idsHeader}\r\n\r\n`, "latin1"),
     );
   }
 

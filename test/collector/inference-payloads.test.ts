@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PayloadError, readInferences } from "../../collector/index.js";
 import { encodeCallBatch, readCallBatch } from "../../collector/inference/call-batch.js";
-import { type CapturedCall, readCall } from "../../collector/inference/captured-call.js";
+import { type CapturedCall, idsHeaderValue, readCall } from "../../collector/inference/captured-call.js";
 import { answerOf, type ModelMapping } from "../../collector/inference/payload.js";
 import { EventObjects } from "../helpers/event-objects.js";
 
@@ -123,7 +123,8 @@ describe("inference payloads", () => {
         reader: "inference",
         model: "churn",
         version: "7",
-        ids: ["r-0", 'r-"1"', "r-2"],
+        idBase: 'r"',
+        instances: 3,
         timeMs: 1_700_000_000_123,
         segments: { endpoint: "canary" },
         latencyMs: 0.25,
@@ -146,32 +147,31 @@ describe("inference payloads", () => {
     expect(sink.events).toEqual([
       {
         ...shared,
-        "ml.prediction.id": "r-0",
+        "ml.prediction.id": 'r"-0',
         "ml.prediction.class": "leave",
         "ml.prediction.scores": { stay: 0.2, leave: 0.8 },
         "ml.features": { tenure: 12, plan: 'pro "annual"' },
       },
       {
         ...shared,
-        "ml.prediction.id": 'r-"1"',
+        "ml.prediction.id": 'r"-1',
         "ml.prediction.class": "stay",
         "ml.prediction.scores": { stay: 0.9, leave: 0.1 },
         "ml.features": { naïve: 1 },
       },
-      { ...shared, "ml.prediction.id": "r-2", "ml.prediction.class": "maybe", "ml.features": { tenure: 3 } },
+      { ...shared, "ml.prediction.id": 'r"-2', "ml.prediction.class": "maybe", "ml.features": { tenure: 3 } },
     ]);
   });
 
-  it("name a call's predictions from its id base when the capture point named none that fit", () => {
-    const call = (n: number, idBase?: string) => {
+  it("name a call's predictions from its id base, or afresh when the ids named do not fit", () => {
+    const ids = (n: number, call: { idBase?: string; instances?: number }) => {
       const sink = new EventObjects();
       readCall(
         {
           reader: "inference",
           model: "m",
           version: "",
-          ids: ["only-one"],
-          idBase,
+          ...call,
           timeMs: 5,
           request: Buffer.from(JSON.stringify({ instances: Array.from({ length: n }, () => ({ x: 1 })) })),
           response: Buffer.from(JSON.stringify({ predictions: Array.from({ length: n }, () => 2.5) })),
@@ -179,13 +179,17 @@ describe("inference payloads", () => {
         {},
         sink,
       );
-      return sink.events.map((e) => e["ml.prediction.id"]);
+      return sink.events.map((e) => e["ml.prediction.id"]) as string[];
     };
-    expect(call(1, "ce-1")).toEqual(["only-one"]); // the named id fits
-    expect(call(2, "ce-1")).toEqual(["ce-1-0", "ce-1-1"]);
-    const fresh = call(2) as string[];
-    expect(fresh[0]).toMatch(/^[0-9a-f-]{36}-0$/);
-    expect(fresh[1]).toBe(`${fresh[0]?.slice(0, -2)}-1`);
+    expect(ids(1, { idBase: "ce-1" })).toEqual(["ce-1"]);
+    expect(ids(2, { idBase: "ce-1" })).toEqual(["ce-1-0", "ce-1-1"]);
+    expect(ids(2, { idBase: "r", instances: 2 })).toEqual(["r-0", "r-1"]); // as the tap's answer named them
+    expect(idsHeaderValue(2, "r")).toBe("r-0,r-1");
+    expect(idsHeaderValue(1, "r")).toBe("r");
+    for (const fresh of [ids(2, { idBase: "r", instances: 3 }), ids(2, {})]) {
+      expect(fresh[0]).toMatch(/^[0-9a-f-]{36}-0$/);
+      expect(fresh[1]).toBe(`${fresh[0]?.slice(0, -2)}-1`);
+    }
   });
 
   it("carry captured calls across threads as one batch, each read with its model's mapping", () => {
@@ -195,7 +199,7 @@ describe("inference payloads", () => {
         reader: "inference",
         model: "a",
         version: "",
-        ids: ["a1"],
+        idBase: "a1",
         timeMs: 1,
         request: body({ instances: [[1, 2]] }),
         response: body({ predictions: [[0.3, 0.7]] }),
@@ -213,7 +217,7 @@ describe("inference payloads", () => {
         reader: "inference",
         model: "v2m",
         version: "",
-        ids: ["v"],
+        idBase: "v",
         timeMs: 4,
         request: body({ inputs: [{ name: "x", shape: [1], datatype: "FP32", data: [1.5] }] }),
         response: body({
