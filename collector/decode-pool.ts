@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { ownsItsBuffer, workerScript } from "../common/index.js";
-import type { DecodeReply, DecodeTask } from "./decode-protocol.js";
+import type { DecodeReply, DecodeTask, DecodeThreadData } from "./decode-protocol.js";
 import type { MappingLimits } from "./event-reader.js";
 import type { RequestReader } from "./ingest.js";
 import type { ReadResult, RequestFormat } from "./read-request.js";
@@ -8,6 +8,13 @@ import type { ReadResult, RequestFormat } from "./read-request.js";
 export interface DecodePoolOptions {
   threads: number;
   limits: MappingLimits;
+  /** The threads' name (as `top -H` shows it); default mw-decode. */
+  threadName?: string;
+  /**
+   * The threads' nice value on Linux (default 0, the process's own): higher for reading that no sender waits
+   * on, so it yields the cores to the threads that answer.
+   */
+  nice?: number;
   /** Told when a decode thread dies (it is replaced); must not throw. */
   onThreadExit?: (error: unknown) => void;
 }
@@ -57,7 +64,11 @@ export class DecodePool implements RequestReader {
 
   private spawn(): Thread {
     const worker = new Worker(WORKER_SCRIPT, {
-      workerData: this.options.limits,
+      workerData: {
+        limits: this.options.limits,
+        name: this.options.threadName ?? "mw-decode",
+        nice: this.options.nice,
+      } satisfies DecodeThreadData,
       resourceLimits: { maxYoungGenerationSizeMb: DECODE_YOUNG_GENERATION_MB },
     });
     const thread: Thread = { worker, pending: new Map() };

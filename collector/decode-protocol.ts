@@ -1,4 +1,12 @@
+import type { MappingLimits } from "./event-reader.js";
 import type { ReadResult, RequestFormat } from "./read-request.js";
+
+/** What a decode thread is started with. */
+export interface DecodeThreadData {
+  limits: MappingLimits;
+  name: string;
+  nice?: number;
+}
 
 /** A body sent to a decode thread (copied: the main thread's buffers may share memory with others). */
 export interface DecodeTask {

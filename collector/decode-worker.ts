@@ -4,14 +4,13 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { describeThisThread } from "../common/index.js";
-import type { DecodeReply, DecodeTask } from "./decode-protocol.js";
-import type { MappingLimits } from "./event-reader.js";
+import type { DecodeReply, DecodeTask, DecodeThreadData } from "./decode-protocol.js";
 import { type ReadResult, readRequest } from "./read-request.js";
 
 const port = parentPort;
 if (!port) throw new Error("decode-worker runs as a worker thread");
-describeThisThread("mw-decode");
-const limits = workerData as MappingLimits;
+const { limits, name, nice } = workerData as DecodeThreadData;
+describeThisThread(name, nice);
 
 port.on("message", (task: DecodeTask) => {
   let reply: DecodeReply;
