@@ -7,7 +7,7 @@ export {
   DEFAULT_THRESHOLDS,
   type ReferenceChoice,
 } from "./options.js";
-export { type LatestValue, latestValues, type StoredMetric, storedMetrics } from "./results.js";
+export { type StoredMetric, storedMetrics } from "./results.js";
 export { AnalysisScheduler, type SchedulerEvents } from "./scheduler.js";
 export { observeAnalysis } from "./telemetry.js";
 export { parseThresholds } from "./threshold-config.js";

@@ -1,48 +1,6 @@
 import type { MetricRow, Store } from "../store/index.js";
 import { END_OF_TIME_MS, MODELS_SQL, queryRows } from "./scope.js";
 
-/** A metric's value in the newest window computed, for all traffic. */
-export interface LatestValue {
-  model: string;
-  modelVersion: string;
-  metric: string;
-  subject: string;
-  value: number;
-  status: string;
-  windowStartMs: number;
-}
-
-/** The newest window's value of every metric, per model version and subject (confusion cells, production's and shadow, left out). */
-export async function latestValues(store: Store): Promise<LatestValue[]> {
-  const rows = await queryRows<{
-    model: string;
-    model_version: string;
-    metric: string;
-    subject: string;
-    value: number;
-    status: string;
-    ws: number;
-  }>(
-    store,
-    `SELECT model, model_version, metric, subject,
-       argMax(value, window_start) AS value, argMax(status, window_start) AS status,
-       toUnixTimestamp64Milli(max(window_start)) AS ws
-     FROM ${store.database}.metrics FINAL
-     WHERE segment = '' AND metric NOT IN ('confusion', 'shadow_confusion')
-     GROUP BY model, model_version, metric, subject`,
-    {},
-  );
-  return rows.map((r) => ({
-    model: r.model,
-    modelVersion: r.model_version,
-    metric: r.metric,
-    subject: r.subject,
-    value: r.value,
-    status: r.status,
-    windowStartMs: Number(r.ws),
-  }));
-}
-
 /** When modelwatch last received a prediction of a model version. */
 export interface LastPrediction {
   model: string;

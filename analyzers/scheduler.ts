@@ -1,6 +1,6 @@
-import type { Store } from "../store/index.js";
+import { type CurrentValue, currentValues, type Store } from "../store/index.js";
 import type { AnalysisReport, Analyzer } from "./analyze.js";
-import { type LastPrediction, type LatestValue, lastPredictions, latestValues } from "./results.js";
+import { type LastPrediction, lastPredictions } from "./results.js";
 
 export interface SchedulerEvents {
   ran?(report: AnalysisReport): void;
@@ -15,7 +15,7 @@ export class AnalysisScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private latestValues: LatestValue[] = [];
+  private present: CurrentValue[] = [];
   private readonly lastReceived = new Map<string, LastPrediction>();
 
   constructor(
@@ -25,8 +25,8 @@ export class AnalysisScheduler {
     private readonly events: SchedulerEvents = {},
   ) {}
 
-  get latest(): readonly LatestValue[] {
-    return this.latestValues;
+  get latest(): readonly CurrentValue[] {
+    return this.present;
   }
 
   /** When each model version's newest prediction was received, as of the last run. */
@@ -36,7 +36,7 @@ export class AnalysisScheduler {
 
   /** Loads the newest values already stored, then runs at once and every interval (0: on demand only). */
   async start(): Promise<void> {
-    this.latestValues = await latestValues(this.store).catch(() => []);
+    this.present = await currentValues(this.store).catch(() => []);
     await this.refreshLastPredictions().catch(() => {});
     if (this.intervalMs > 0) this.schedule(0);
   }
@@ -54,7 +54,7 @@ export class AnalysisScheduler {
     let result!: T;
     this.running = (async () => {
       result = await work(this.analyzer);
-      this.latestValues = await latestValues(this.store);
+      this.present = await currentValues(this.store);
       await this.refreshLastPredictions();
     })().finally(() => {
       this.running = undefined;

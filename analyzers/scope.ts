@@ -1,5 +1,4 @@
-import type { ClickHouseSettings } from "@clickhouse/client";
-import type { Store } from "../store/index.js";
+import { queryRows } from "../store/index.js";
 
 /** The windows of one model version that a run (re)computes, by start time (epoch ms, ascending). */
 export interface Scope {
@@ -38,18 +37,5 @@ export function scopeParams(scope: Scope, windowMs: number): Record<string, unkn
   };
 }
 
-/** Rows of a query as JSONEachRow, 64-bit integers as numbers (counts and epoch ms stay below 2^53). */
-export async function queryRows<T>(
-  store: Store,
-  sql: string,
-  params: Record<string, unknown>,
-  settings: ClickHouseSettings = {},
-): Promise<T[]> {
-  const rs = await store.client.query({
-    query: sql,
-    query_params: params,
-    format: "JSONEachRow",
-    clickhouse_settings: { ...settings, output_format_json_quote_64bit_integers: 0 },
-  });
-  return rs.json<T>();
-}
+/** Analyzer reads use the store's row reader. */
+export { queryRows };

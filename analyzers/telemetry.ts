@@ -1,6 +1,7 @@
 import type { Meter } from "@opentelemetry/api";
+import type { CurrentValue } from "../store/index.js";
 import { EXPORTED_METRICS, SHADOW_METRICS } from "./metric-names.js";
-import type { LastPrediction, LatestValue } from "./results.js";
+import type { LastPrediction } from "./results.js";
 
 /**
  * Metrics whose subject is a class (label `class`); drift metrics' subject is a feature (label `feature`),
@@ -12,13 +13,14 @@ const CANDIDATE_METRICS: ReadonlySet<string> = new Set(SHADOW_METRICS);
 const STATUS_CODE: Record<string, number> = { ok: 0, warn: 1, alert: 2 };
 
 /**
- * Exports the newest window's value of each metric on /metrics, with labels model, version and class,
- * feature or candidate, plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules
- * and Grafana read the same values and verdicts as the metrics table.
+ * Exports each metric's present value on /metrics (its newest whole window resting on enough events: store's
+ * currentValues, as the web page shows it), with labels model, version and class, feature or candidate,
+ * plus `modelwatch_metric_status` (0 ok, 1 warn, 2 alert), so Prometheus alert rules and Grafana read the
+ * same values and verdicts as the metrics table and the page.
  */
 export function observeAnalysis(
   meter: Meter,
-  latest: () => readonly LatestValue[],
+  latest: () => readonly CurrentValue[],
   lastPredictions: () => readonly LastPrediction[] = () => [],
 ): void {
   meter
@@ -34,11 +36,11 @@ export function observeAnalysis(
   const gauges = new Map(
     EXPORTED_METRICS.map((m) => [
       m,
-      meter.createObservableGauge(`modelwatch_${m}`, { description: `Analyzer metric ${m}, newest window` }),
+      meter.createObservableGauge(`modelwatch_${m}`, { description: `Analyzer metric ${m}, present value` }),
     ]),
   );
   const status = meter.createObservableGauge("modelwatch_metric_status", {
-    description: "Status of each analyzer metric in its newest window: 0 ok, 1 warn, 2 alert",
+    description: "Status of each analyzer metric's present value: 0 ok, 1 warn, 2 alert",
   });
   meter.addBatchObservableCallback(
     (result) => {

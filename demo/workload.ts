@@ -2,8 +2,10 @@
  * The demo's synthetic traffic: three models with known behaviour, as OpenTelemetry log records.
  *
  * - `churn` (v1, classification yes/no, features age, tenure, plan; segment region): right 80 % of the
- *   time; from the drift's start (six hours before the demo, driftStart) its customers are older: `age` is
- *   drawn around 58 instead of 40, so `age` and the predicted class drift. A shadow candidate
+ *   time; from the drift's start (six hours before the demo, driftStart) its customers are older (`age`
+ *   around 52 instead of 40) and have been customers longer (`tenure` 19 months more), so both features
+ *   drift while the model's score, and so the class mix and its precision and recall, do not: a drifting
+ *   model whose quality holds (a shift of the class mix alone moves per-class recall). A shadow candidate
  *   (candidate.ts) runs beside it.
  * - `fraud` (v3, binary 0/1 with scores, features amount, country): steady all along.
  * - `eta` (v2, regression, feature distance): its errors triple from the drift's start (its MAE degrades).
@@ -83,8 +85,9 @@ export function demoPrediction(
     label: labelled ? labelRecord(model, id, timeMs, truth) : undefined,
   });
   if (model === "churn") {
-    const age = round(normal(rand, drifted ? 58 : 40, 10), 1);
-    const tenure = Math.floor(rand() * 60);
+    const age = round(normal(rand, drifted ? 52 : 40, 10), 1);
+    // 0.08 × 12 years ≈ 0.05 × 19 months: the score the rule computes keeps its distribution.
+    const tenure = Math.floor(rand() * 60) + (drifted ? 19 : 0);
     const says = churnSaysYes(age, tenure) ? "yes" : "no";
     const truth = rand() < 0.8 ? says : says === "yes" ? "no" : "yes";
     const score = round(1 / (1 + Math.exp(-(0.08 * (age - 45) - 0.05 * (tenure - 24)))), 4);
@@ -106,7 +109,9 @@ export function demoPrediction(
     const amount = round(Math.exp(normal(rand, 3.5, 1)), 2);
     const risky = rand() < 0.1;
     const score = round(Math.min(0.99, Math.max(0.01, (risky ? 0.7 : 0.1) + normal(rand, 0, 0.1))), 3);
-    const truth = rand() < 0.9 ? (risky ? "1" : "0") : risky ? "0" : "1";
+    // 90 % of the risky ones are fraud, 1 % of the others: labels hold as much fraud as predictions flag,
+    // so what the model says and what happened stay alike (their PSI near 0).
+    const truth = rand() < (risky ? 0.9 : 0.011) ? "1" : "0";
     return event(
       {
         "ml.model.version": "v3",

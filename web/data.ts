@@ -1,4 +1,4 @@
-import type { Store } from "../store/index.js";
+import { currentValues, queryRows, type Store } from "../store/index.js";
 
 /** A model version's health in its newest analysed window, from the statuses the thresholds gave. */
 export type Health = "healthy" | "drifting" | "degraded";
@@ -15,12 +15,6 @@ export interface ModelHealth {
   predictions: number;
 }
 
-/**
- * A window's value counts for health once it rests on this many events: a complete window's few labels
- * (those in by now of an hour-late stream) make a noisy accuracy, as a window still filling does.
- */
-const MIN_SAMPLE = 30;
-
 /** Metrics whose alert means the inputs or outputs moved (drifting), not that quality fell (degraded). */
 const DRIFT = new Set([
   "kl_divergence",
@@ -34,65 +28,35 @@ const DRIFT = new Set([
   "shadow_psi",
 ]);
 
-async function rows<T>(store: Store, sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
-  const rs = await store.client.query({
-    query: sql,
-    query_params: params,
-    format: "JSONEachRow",
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  return rs.json<T>();
-}
-
 /**
- * Each model version's health: each metric's status in its newest complete window resting on MIN_SAMPLE
- * events (all traffic; another window counts only when there is no such one, its few values being noisy), so quality is
- * judged on the newest window with labels and drift on the newest window: degraded when a quality metric
- * is in alert, else drifting when a drift metric is, else healthy.
+ * Each model version's health from its metrics' present values (store's currentValues, as /metrics exports
+ * them): degraded when a quality metric is in alert, else drifting when a drift metric is, else healthy.
  */
 export async function modelHealth(store: Store, nowMs: number = Date.now()): Promise<ModelHealth[]> {
-  const found = await rows<{
-    model: string;
-    version: string;
-    newest: number;
-    predictions: number;
-    alerts: string[];
-  }>(
-    store,
-    `SELECT model, version, max(ws) AS newest, argMaxIf(value, ws, metric = 'count') AS predictions,
-       arraySort(groupArrayIf(name, status = 'alert')) AS alerts
-     FROM (
-       SELECT model, model_version AS version, metric,
-         if(subject = '', metric, concat(metric, ':', subject)) AS name,
-         countIf(complete) > 0 AS any_complete,
-         toUnixTimestamp64Milli(if(any_complete, maxIf(window_start, complete), max(window_start))) AS ws,
-         if(any_complete, argMaxIf(value, window_start, complete), argMax(value, window_start)) AS value,
-         if(any_complete, argMaxIf(status, window_start, complete), argMax(status, window_start)) AS status
-       FROM (
-         SELECT *, window_end <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC') AND sample_size >= {min_sample:UInt32} AS complete
-         FROM ${store.database}.metrics FINAL WHERE segment = ''
-       )
-       GROUP BY model, version, metric, subject
-     )
-     GROUP BY model, version
-     ORDER BY model, version`,
-    { now_ms: nowMs, min_sample: MIN_SAMPLE },
-  );
-  return found.map((r) => {
-    const metrics = r.alerts.map((a) => a.split(":")[0] as string);
-    const health: Health = metrics.some((m) => !DRIFT.has(m))
-      ? "degraded"
-      : metrics.length > 0
-        ? "drifting"
-        : "healthy";
-    return {
-      model: r.model,
-      version: r.version,
-      health,
-      windowStartMs: Number(r.newest),
-      alerts: r.alerts,
-      predictions: Number(r.predictions),
-    };
+  const byVersion = new Map<string, ModelHealth>();
+  for (const v of await currentValues(store, nowMs)) {
+    const key = JSON.stringify([v.model, v.modelVersion]);
+    let h = byVersion.get(key);
+    if (!h) {
+      h = {
+        model: v.model,
+        version: v.modelVersion,
+        health: "healthy",
+        windowStartMs: 0,
+        alerts: [],
+        predictions: 0,
+      };
+      byVersion.set(key, h);
+    }
+    h.windowStartMs = Math.max(h.windowStartMs, v.windowStartMs);
+    if (v.metric === "count") h.predictions = v.value;
+    if (v.status === "alert") h.alerts.push(v.subject === "" ? v.metric : `${v.metric}:${v.subject}`);
+  }
+  return [...byVersion.values()].map((h) => {
+    h.alerts.sort();
+    const metrics = h.alerts.map((a) => a.split(":")[0] as string);
+    h.health = metrics.some((m) => !DRIFT.has(m)) ? "degraded" : metrics.length > 0 ? "drifting" : "healthy";
+    return h;
   });
 }
 
@@ -151,7 +115,7 @@ export async function modelView(
   const inRange = `model = {model:String} AND segment = ''
     AND window_start >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
     AND window_start < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`;
-  const versions = await rows<{ version: string; newest: number }>(
+  const versions = await queryRows<{ version: string; newest: number }>(
     store,
     `SELECT model_version AS version, toUnixTimestamp64Milli(max(window_start)) AS newest
      FROM ${db}.metrics FINAL WHERE ${inRange} GROUP BY version ORDER BY newest DESC, version`,
@@ -159,7 +123,7 @@ export async function modelView(
   );
   const version = range.version ?? versions[0]?.version;
   if (version === undefined || !versions.some((v) => v.version === version)) return undefined;
-  const values = await rows<{
+  const values = await queryRows<{
     ws: number;
     we: number;
     metric: string;
@@ -215,7 +179,7 @@ export async function modelView(
       at(predicted).predicted += v.value;
       at(actual).actual += v.value;
     }
-  const latencyRows = await rows<{ ws: number; p50: number; p95: number }>(
+  const latencyRows = await queryRows<{ ws: number; p50: number; p95: number }>(
     store,
     `SELECT intDiv(toUnixTimestamp64Milli(time), {window_ms:Int64}) * {window_ms:Int64} AS ws,
        quantileExact(0.5)(assumeNotNull(latency_ms)) AS p50, quantileExact(0.95)(assumeNotNull(latency_ms)) AS p95
