@@ -43,6 +43,7 @@ export async function startTapThread(options: TapThreadOptions): Promise<Running
   };
   let closed: (() => void) | undefined;
   let closing = false;
+  let exited = false;
   const listening = new Promise<number>((resolve, reject) => {
     worker.on("message", (message: FromTapThread) => {
       switch (message.kind) {
@@ -71,6 +72,7 @@ export async function startTapThread(options: TapThreadOptions): Promise<Running
       if (!closing) options.onError(err);
     });
     worker.on("exit", (code) => {
+      exited = true;
       reject(new Error(`the tap's thread exited with code ${code}`));
       closed?.();
     });
@@ -80,10 +82,12 @@ export async function startTapThread(options: TapThreadOptions): Promise<Running
     port,
     close: async () => {
       closing = true;
-      await new Promise<void>((resolve) => {
-        closed = resolve;
-        tell({ kind: "close" });
-      });
+      // A thread that already died has nothing left to flush.
+      if (!exited)
+        await new Promise<void>((resolve) => {
+          closed = resolve;
+          tell({ kind: "close" });
+        });
       await worker.terminate();
     },
   };
