@@ -1,21 +1,22 @@
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { TapCall } from "./call.js";
 import { RequestFramer, ResponseFramer } from "./http-framing.js";
 import { persists, type RequestHead, type ResponseHead } from "./http-head.js";
 import type { TapOptions } from "./proxy.js";
 import { tapRoute } from "./routes.js";
+import type { UpstreamPool } from "./upstream-pool.js";
 
 /** The response header naming the prediction ids recorded for the request's instances, in order. */
 export const IDS_HEADER = "x-modelwatch-prediction-ids";
 
 /** What every connection of one tap shares. */
 export interface TapUpstream {
-  host: string;
-  port: number;
   /** The upstream's `Host`, as forwarded requests name it. */
   hostValue: Buffer;
   /** A `Host` field line and the blank line, for a request that has none. */
   hostLine: Buffer;
+  /** Connections to it that no client connection holds. */
+  pool: UpstreamPool;
 }
 
 /** A request forwarded whose answer has not ended. */
@@ -36,6 +37,8 @@ export const IDLE_TIMEOUT_MS = 65_000;
 export const UPSTREAM_IDLE_MS = 1_000;
 /** How often the tap looks for idle connections. */
 export const SWEEP_INTERVAL_MS = 250;
+/** How long a client connection keeps its connection to the model server with no call before it goes to the pool. */
+const RELEASE_AFTER_MS = 200;
 /** How long a client may keep sending after its connection was answered and ended. */
 const LINGER_MS = 5_000;
 
@@ -49,6 +52,10 @@ const LINGER_MS = 5_000;
  */
 export class TapConnection {
   private upstream: Socket | undefined;
+  /** The listeners this connection set on `upstream`, removed when it goes back to the pool. */
+  private upstreamListeners:
+    | { data: (b: Buffer) => void; error: (e: Error) => void; close: () => void }
+    | undefined;
   /** Each request forwarded whose answer has not ended, oldest first. */
   private readonly queue: Exchange[] = [];
   /** The recognised call whose request is arriving. */
@@ -97,26 +104,38 @@ export class TapConnection {
     client.on("end", () => this.clientEnd());
     client.on("error", () => {}); // 'close' follows
     client.on("close", () => {
-      this.upstream?.destroy();
+      if (!this.releaseUpstream()) this.upstream?.destroy();
       this.upstream = undefined;
       onClose();
     });
   }
 
   /**
-   * With no call in progress since the last answer: closes the upstream connection after `UPSTREAM_IDLE_MS`,
-   * the client's after `IDLE_TIMEOUT_MS`. The tap calls this every `SWEEP_INTERVAL_MS` (a socket timeout
-   * would be re-armed on every read and write).
+   * With no call in progress since the last answer: gives the upstream connection back to the pool after
+   * `RELEASE_AFTER_MS` (the pool closes it `UPSTREAM_IDLE_MS` after its last call), closes the client's after
+   * `IDLE_TIMEOUT_MS`. The tap calls this every `SWEEP_INTERVAL_MS` (a socket timeout would be re-armed on
+   * every read and write).
    */
   closeIfIdle(nowMs: number): void {
     if (this.blind || this.finished || !this.idle) return;
     const idleMs = nowMs - this.lastAnswerMs;
     if (idleMs > IDLE_TIMEOUT_MS) this.client.destroy();
-    else if (this.upstream && idleMs > UPSTREAM_IDLE_MS) {
-      const upstream = this.upstream;
-      this.upstream = undefined; // its close is ours, not news
-      upstream.destroy();
-    }
+    else if (idleMs > RELEASE_AFTER_MS) this.releaseUpstream();
+  }
+
+  /**
+   * Between calls, gives the upstream connection to the pool (its listeners removed); false when there is
+   * none or it is not between calls (then it is this connection's to close).
+   */
+  private releaseUpstream(): boolean {
+    const { upstream, upstreamListeners: listeners } = this;
+    if (!upstream || !listeners || this.blind || this.finished || !this.idle || !this.responses.atHead)
+      return false;
+    upstream.off("data", listeners.data).off("error", listeners.error).off("close", listeners.close);
+    this.upstream = undefined;
+    this.upstreamListeners = undefined;
+    this.upstreamAt.pool.give(upstream, this.lastAnswerMs);
+    return true;
   }
 
   /** The tap is closing: ends the connection now if no call is in progress, else once the last is answered. */
@@ -288,14 +307,18 @@ export class TapConnection {
 
   private upstreamSocket(): Socket {
     if (this.upstream) return this.upstream;
-    const socket = connect({ host: this.upstreamAt.host, port: this.upstreamAt.port, noDelay: true });
+    const socket = this.upstreamAt.pool.take();
     this.upstream = socket;
     let error: Error | undefined;
-    socket.on("data", (chunk: Buffer) => this.fromUpstream(socket, chunk));
-    socket.on("error", (err) => {
-      error = err;
-    });
-    socket.on("close", () => this.upstreamClosed(socket, error));
+    const listeners = {
+      data: (chunk: Buffer) => this.fromUpstream(socket, chunk),
+      error: (err: Error) => {
+        error = err;
+      },
+      close: () => this.upstreamClosed(socket, error),
+    };
+    socket.on("data", listeners.data).on("error", listeners.error).on("close", listeners.close);
+    this.upstreamListeners = listeners;
     return socket;
   }
 }

@@ -1,6 +1,7 @@
 import { type AddressInfo, createServer } from "node:net";
 import type { CapturedCall } from "../inference/captured-call.js";
-import { SWEEP_INTERVAL_MS, TapConnection, type TapUpstream } from "./connection.js";
+import { SWEEP_INTERVAL_MS, TapConnection, type TapUpstream, UPSTREAM_IDLE_MS } from "./connection.js";
+import { UpstreamPool } from "./upstream-pool.js";
 
 export { IDS_HEADER } from "./connection.js";
 
@@ -63,6 +64,7 @@ export async function startTap(options: TapOptions): Promise<RunningTap> {
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const c of connections) c.closeIfIdle(now);
+    upstream.pool.sweep(now);
   }, SWEEP_INTERVAL_MS).unref();
   return {
     port: (server.address() as AddressInfo).port,
@@ -70,6 +72,7 @@ export async function startTap(options: TapOptions): Promise<RunningTap> {
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(sweep);
+        upstream.pool.close();
         const forced = setTimeout(() => {
           for (const c of connections) c.destroy();
         }, CLOSE_GRACE_MS);
@@ -86,9 +89,10 @@ function upstreamOf(url: URL): TapUpstream {
   if (url.protocol !== "http:")
     throw new Error(`the tap forwards to a plain http: model server, not ${url.protocol} (${url.origin})`);
   const hostValue = Buffer.from(url.host, "latin1");
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = Number(url.port || 80);
   return {
-    host: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: Number(url.port || 80),
+    pool: new UpstreamPool({ host, port }, UPSTREAM_IDLE_MS),
     hostValue,
     hostLine: Buffer.concat([Buffer.from("host: "), hostValue, Buffer.from("\r\n\r\n")]),
   };

@@ -384,6 +384,32 @@ describe("the tap proxy's connections", () => {
     client.socket.destroy();
   });
 
+  it("lends an idle client connection's connection to the model server to another client connection", async () => {
+    handler = halfPlusTwo;
+    const opened: Socket[] = [];
+    const count = (s: Socket) => opened.push(s);
+    upstream.on("connection", count);
+    try {
+      const first = await rawClient(tap.port);
+      first.socket.write("GET /ping HTTP/1.1\r\nHost: a\r\n\r\n");
+      await until("the first answer", () => first.received().endsWith("Healthy"));
+      await new Promise((r) => setTimeout(r, 600)); // the first connection idles: its upstream goes to the pool
+      const second = await rawClient(tap.port);
+      second.socket.write("GET /ping HTTP/1.1\r\nHost: a\r\n\r\n");
+      await until("the second answer", () => second.received().endsWith("Healthy"));
+      expect(opened).toHaveLength(1); // the second client connection was lent the first's
+      // The first client connection, busy again, opens one of its own: the pooled one is the second's now.
+      first.socket.write("GET /ping HTTP/1.1\r\nHost: a\r\n\r\n");
+      await until("the third answer", () => (first.received().match(/Healthy/g) ?? []).length === 2);
+      expect(opened).toHaveLength(2);
+      expect(seen.map((r) => r.url)).toEqual(["/ping", "/ping", "/ping"]);
+      first.socket.destroy();
+      second.socket.destroy();
+    } finally {
+      upstream.off("connection", count);
+    }
+  });
+
   it("pipes an upgraded connection blind, counted as passed through", async () => {
     const server = createServer((s) => {
       s.once("data", () => {
