@@ -41,8 +41,8 @@ const CLOSE_GRACE_MS = 5_000;
 
 /**
  * A reverse proxy in front of a model server: every request is forwarded as it is and every answer
- * returned as it is (status, headers, body, streamed: the bytes as they arrive, over one upstream
- * connection per client connection), and inference calls it recognises (routes.ts) are recorded on the
+ * returned as it is (status, headers, body, streamed: the bytes as they arrive, over an upstream
+ * connection held by one client connection at a time, shared through a pool between calls), and inference calls it recognises (routes.ts) are recorded on the
  * side, one prediction per instance, once the answer has been sent: recording never delays it. The only
  * changes: a request's `Host` names the upstream, and recorded answers gain one header naming the
  * prediction ids (from the request's `X-Request-Id` when it has one) so clients can send labels. Upstream
