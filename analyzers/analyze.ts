@@ -1,4 +1,3 @@
-import type { ClickHouseSettings } from "@clickhouse/client";
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
 import { referenceBand, statusOf } from "./math/index.js";
 import { type AnalysisOptions, configKey } from "./options.js";
@@ -8,7 +7,7 @@ import { queryRows, type Scope } from "./scope.js";
 import { shadowMetrics } from "./shadow-metrics.js";
 import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import { type BinCount, binCounts, type ReferenceBins, referenceBins } from "./sql/distributions.js";
-import { labelledJoinSettings } from "./sql/labelled.js";
+import { type LabelledJoin, labelledJoinSettings } from "./sql/labelled.js";
 import { positiveClass, windowAuc } from "./sql/roc-auc.js";
 import { shadowWindows } from "./sql/shadow-cells.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
@@ -251,11 +250,7 @@ export class Analyzer {
   }
 
   /** ROC AUC rows when the version is a binary classifier (two classes across the scope) with scores. */
-  private async rocAuc(
-    scope: Scope,
-    cells: readonly WindowCell[],
-    join: ClickHouseSettings,
-  ): Promise<MetricRow[]> {
+  private async rocAuc(scope: Scope, cells: readonly WindowCell[], join: LabelledJoin): Promise<MetricRow[]> {
     const classes = new Set<string>();
     for (const c of cells) {
       if (c.predicted !== "") classes.add(c.predicted);

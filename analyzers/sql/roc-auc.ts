@@ -1,7 +1,6 @@
-import type { ClickHouseSettings } from "@clickhouse/client";
 import type { Store } from "../../store/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
-import { labelledPredictionsSql } from "./labelled.js";
+import { type LabelledJoin, labelledPredictionsSql } from "./labelled.js";
 
 export interface WindowAuc {
   windowStartMs: number;
@@ -22,7 +21,7 @@ export async function windowAuc(
   windowMs: number,
   positive: string,
   /** From labelledJoinSettings, for this scope. */
-  joinSettings: ClickHouseSettings,
+  join: LabelledJoin,
 ): Promise<WindowAuc[]> {
   const rows = await queryRows<{ ws: number; auc: number; positives: number; negatives: number }>(
     store,
@@ -30,13 +29,13 @@ export async function windowAuc(
        countIf(label_class = {positive:String}) AS positives, count() - positives AS negatives
      FROM (
        SELECT ws, label_class, class_scores[{positive:String}] AS score
-       FROM ${labelledPredictionsSql(store.database, "class_scores")}
+       FROM ${labelledPredictionsSql(store.database, "class_scores", join)}
        WHERE has_label = 1 AND label_class != '' AND mapContains(class_scores, {positive:String})
      )
      GROUP BY ws
      HAVING positives > 0 AND negatives > 0`,
     { ...scopeParams(scope, windowMs), positive },
-    joinSettings,
+    join.settings,
   );
   return rows.map((r) => ({
     windowStartMs: Number(r.ws),

@@ -1,9 +1,8 @@
-import type { ClickHouseSettings } from "@clickhouse/client";
 import type { Store } from "../../store/index.js";
 import { emptyRegressionSums, type RegressionSums } from "../math/index.js";
 import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams } from "../scope.js";
 import { DECILES } from "./distributions.js";
-import { labelledPredictionsSql } from "./labelled.js";
+import { type LabelledJoin, labelledPredictionsSql } from "./labelled.js";
 
 /** How many predictions of a window a candidate answered, by both sides' classes and the label's. */
 export interface ShadowCell {
@@ -81,13 +80,13 @@ const binCountsSql = (values: string) =>
  * run's answers), joined to their labels: per window and candidate, the class cells, the value pairs' sums
  * and bins. The inner grouping makes the cells (few, and cheap to group by); the outer one gathers a
  * window's cells and computes the bins, whose edges depend on all of its values. Predictions a candidate
- * did not answer are not counted. `joinSettings`: from labelledJoinSettings, for this scope.
+ * did not answer are not counted. `join`: from labelledJoinSettings, for this scope.
  */
 export async function shadowWindows(
   store: Store,
   scope: Scope,
   windowMs: number,
-  joinSettings: ClickHouseSettings,
+  join: LabelledJoin,
 ): Promise<ShadowWindow[]> {
   const db = store.database;
   const params = scopeParams(scope, windowMs);
@@ -122,7 +121,7 @@ export async function shadowWindows(
            pair AND has_label = 1 AND isNotNull(label_value) AS reg,
            assumeNotNull(predicted_value) AS pv, assumeNotNull(candidate_value) AS cv,
            assumeNotNull(label_value) AS lv
-         FROM ${labelledPredictionsSql(db, "predicted_class, predicted_value")}
+         FROM ${labelledPredictionsSql(db, "predicted_class, predicted_value", join)}
          INNER JOIN (
            SELECT prediction_id, candidate, candidate_class, candidate_value, latency_ms
            FROM ${db}.shadow_predictions FINAL WHERE ${IN_SCOPE_SQL}
@@ -133,7 +132,7 @@ export async function shadowWindows(
      GROUP BY ws, candidate
      ORDER BY ws, candidate`,
     params,
-    joinSettings,
+    join.settings,
   );
   return rows.map((r) => ({
     windowStartMs: Number(r.ws),

@@ -1,8 +1,7 @@
-import type { ClickHouseSettings } from "@clickhouse/client";
 import type { Store } from "../../store/index.js";
 import type { RegressionSums } from "../math/index.js";
 import { queryRows, type Scope, scopeParams } from "../scope.js";
-import { labelledPredictionsSql } from "./labelled.js";
+import { type LabelledJoin, labelledPredictionsSql } from "./labelled.js";
 
 /**
  * The counts every quality metric of a window is computed from: predictions grouped by window, segment,
@@ -42,13 +41,13 @@ interface CellRow {
 
 /**
  * One pass over a scope's predictions joined to their labels; `segmentKey` groups by its value too.
- * `joinSettings`: from labelledJoinSettings, for this scope.
+ * `join`: from labelledJoinSettings, for this scope.
  */
 export async function windowCells(
   store: Store,
   scope: Scope,
   windowMs: number,
-  joinSettings: ClickHouseSettings,
+  join: LabelledJoin,
   segmentKey?: string,
 ): Promise<WindowCell[]> {
   const db = store.database;
@@ -68,11 +67,11 @@ export async function windowCells(
          has_label, label_class AS actual, label_value,
          has_label = 1 AND isNotNull(predicted_value) AND isNotNull(label_value) AS reg,
          assumeNotNull(predicted_value) - assumeNotNull(label_value) AS err
-       FROM ${labelledPredictionsSql(db, `${segment} AS seg, predicted_class, predicted_value`)}
+       FROM ${labelledPredictionsSql(db, `${segment} AS seg, predicted_class, predicted_value`, join)}
      )
      GROUP BY ws, seg, predicted, has_label, actual`,
     { ...scopeParams(scope, windowMs), seg: segmentKey ?? "" },
-    joinSettings,
+    join.settings,
   );
   return rows.map((r) => ({
     windowStartMs: Number(r.ws),
