@@ -1,4 +1,4 @@
-import { type CallReport, startTapThread, type TapOutcome } from "../collector/index.js";
+import { type CallReport, type DropReason, startTapThread, type TapOutcome } from "../collector/index.js";
 import type { Config } from "./config.js";
 
 /** Predictions the tap holds while they are written, at most; past it they are dropped and counted. */
@@ -10,7 +10,7 @@ export interface TapWiring {
    * came to; a throw counts their predictions as dropped.
    */
   write(batch: Uint8Array): Promise<CallReport>;
-  dropped(count: number, reason: "queue_full" | "write_failed"): void;
+  dropped(count: number, reason: DropReason): void;
   outcome(outcome: TapOutcome, count: number): void;
   /** The tap's thread died: it no longer listens. */
   failed(error: Error): void;

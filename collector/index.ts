@@ -47,6 +47,6 @@ export {
 } from "./spool/index.js";
 export { otlpLogsJson } from "./tap/otlp-json.js";
 export { IDS_HEADER, type RunningTap, startTap, type TapOptions, type TapOutcome } from "./tap/proxy.js";
-export { TapRecorder } from "./tap/recorder.js";
+export { type DropReason, TapRecorder } from "./tap/recorder.js";
 export { startTapThread, type TapThreadOptions } from "./tap/thread.js";
 export { type CollectorMetrics, createCollectorMetrics, observeSpool } from "./telemetry.js";

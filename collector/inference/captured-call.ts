@@ -65,8 +65,8 @@ export function readCall(call: CapturedCall, mapping: ModelMapping, sink: Record
   let records: InferenceRecord[];
   let version = call.version;
   try {
-    const request = JSON.parse(utf8.decode(joined(call.request)));
-    const response = JSON.parse(utf8.decode(joined(call.response)));
+    const request = JSON.parse(utf8.decode(bodyBytes(call.request)));
+    const response = JSON.parse(utf8.decode(bodyBytes(call.response)));
     if (call.reader === "torchserve") records = readTorchServe(request, response, mapping);
     else {
       const read = readInferences(request, response, mapping);
@@ -133,7 +133,8 @@ function keyValues(o: Readonly<Record<string, number | string>>): Attributes {
   return kv;
 }
 
-function joined(body: Body): Uint8Array {
+/** A body's bytes, its chunks joined when it came in several. */
+export function bodyBytes(body: Body): Uint8Array {
   if (body instanceof Uint8Array) return body;
   return body.length === 1 ? (body[0] as Uint8Array) : Buffer.concat(body as Uint8Array[]);
 }

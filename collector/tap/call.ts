@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { CapturedCall } from "../inference/captured-call.js";
-import { idsHeaderValue } from "../inference/captured-call.js";
+import { bodyBytes, type CapturedCall, idsHeaderValue } from "../inference/captured-call.js";
 import type { TapRoute } from "./routes.js";
 
 /** Where what a call's recording takes goes. */
@@ -23,10 +22,8 @@ export class TapCall {
   readonly request: BodyCollector;
   response: BodyCollector | undefined;
   /** How many instances the request has, and the base of their ids, once its body is known (unset when it cannot be read). */
-  instances: number | undefined;
-  idBase: string | undefined;
-  /** The ids as the answer's header names them. */
-  idsHeader: string | undefined;
+  private instances: number | undefined;
+  private idBase: string | undefined;
 
   constructor(
     readonly route: TapRoute,
@@ -43,7 +40,11 @@ export class TapCall {
     if (!n) return;
     this.instances = n;
     this.idBase = this.requestId || randomUUID();
-    this.idsHeader = idsHeaderValue(n, this.idBase);
+  }
+
+  /** The ids as the answer's header names them; undefined while the request's instances are unknown. */
+  idsHeader(): string | undefined {
+    return this.instances === undefined ? undefined : idsHeaderValue(this.instances, this.idBase as string);
   }
 
   /** An answer began: a successful one's body is collected for the recording. */
@@ -93,14 +94,14 @@ function instanceCount(route: TapRoute, body: unknown): number | undefined {
   return route.protocol === "torchserve" ? 1 : undefined;
 }
 
+const utf8 = new TextDecoder();
+
 /** A body's chunks kept up to a bound, read as JSON once complete. */
 class BodyCollector {
   readonly chunks: Buffer[] = [];
   private size = 0;
   overflowed = false;
   done = false;
-  private parsed: unknown;
-  private read = false;
 
   constructor(private readonly max: number) {}
 
@@ -121,20 +122,11 @@ class BodyCollector {
 
   /** The body as JSON, or undefined when it is not JSON (or was too large). */
   json(): unknown {
-    if (!this.read) {
-      this.read = true;
-      try {
-        this.parsed = this.overflowed
-          ? undefined
-          : JSON.parse(
-              this.chunks.length === 1
-                ? (this.chunks[0] as Buffer).toString("utf8")
-                : Buffer.concat(this.chunks).toString("utf8"),
-            );
-      } catch {
-        this.parsed = undefined;
-      }
+    if (this.overflowed) return undefined;
+    try {
+      return JSON.parse(utf8.decode(bodyBytes(this.chunks)));
+    } catch {
+      return undefined;
     }
-    return this.parsed;
   }
 }

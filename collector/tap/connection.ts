@@ -195,7 +195,8 @@ export class TapConnection {
       return;
     }
     call.answered(head.status);
-    if (head.status >= 400 || !call.idsHeader) {
+    const ids = head.status < 400 ? call.idsHeader() : undefined;
+    if (!ids) {
       this.toClient.push(head.raw);
       return;
     }
@@ -203,7 +204,7 @@ export class TapConnection {
     const { raw } = head;
     this.toClient.push(
       raw.subarray(0, raw.length - 2),
-      Buffer.from(`${IDS_HEADER}: ${call.idsHeader}\r\n\r\n`, "latin1"),
+      Buffer.from(`${IDS_HEADER}: ${ids}\r\n\r\n`, "latin1"),
     );
   }
 

@@ -154,29 +154,21 @@ abstract class Framer<H extends { raw: Buffer }> {
           } else this.state = UNTIL_CLOSE;
           break;
         }
-        case LENGTH: {
+        case LENGTH:
           if (from < 0) from = pos;
-          const take = Math.min(this.remaining, n - pos);
-          this.listener.body(chunk.subarray(pos, pos + take));
-          pos += take;
-          this.remaining -= take;
+          pos = this.bodyBytes(chunk, pos);
           if (this.remaining === 0) finish(pos);
           break;
-        }
         case UNTIL_CLOSE:
           if (from < 0) from = pos;
           this.listener.body(chunk.subarray(pos));
           pos = n;
           break;
-        case CHUNK_DATA: {
+        case CHUNK_DATA:
           if (from < 0) from = pos;
-          const take = Math.min(this.remaining, n - pos);
-          this.listener.body(chunk.subarray(pos, pos + take));
-          pos += take;
-          this.remaining -= take;
+          pos = this.bodyBytes(chunk, pos);
           if (this.remaining === 0) this.state = CHUNK_DATA_CR;
           break;
-        }
         case FAILED:
           return;
         default: {
@@ -221,6 +213,14 @@ abstract class Framer<H extends { raw: Buffer }> {
 
   /** A complete head read, with how its body is framed; a string says why it cannot be followed. */
   protected abstract readHead(raw: Buffer): { head: H; framing: BodyFraming; interim: boolean } | string;
+
+  /** Hands on the body bytes due from `pos` (up to `remaining`); where they end. */
+  private bodyBytes(chunk: Buffer, pos: number): number {
+    const take = Math.min(this.remaining, chunk.length - pos);
+    this.listener.body(chunk.subarray(pos, pos + take));
+    this.remaining -= take;
+    return pos + take;
+  }
 
   private startLine(): void {
     this.remaining = 0;

@@ -96,34 +96,39 @@ const FIELD_NAME = /[!#$%&'*+.^_`|~0-9A-Za-z-]+:/y;
 
 /** A request head (ending in its blank line) read, or why it cannot be followed. */
 export function parseRequestHead(raw: Buffer): RequestHead | string {
-  const text = raw.toString("latin1");
-  const lineEnd = text.indexOf("\r\n");
-  const line = REQUEST_LINE.exec(text.slice(0, lineEnd));
-  if (!line)
-    return `a request line that is not HTTP/1.x: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}`;
-  const fields = readFields(text, lineEnd + 2);
-  return typeof fields === "string"
-    ? fields
-    : {
-        raw,
-        fields,
-        method: line[1] as string,
-        target: line[2] as string,
-        version: line[3] as RequestHead["version"],
-      };
+  const head = readHead(raw, REQUEST_LINE, "request line");
+  if (typeof head === "string") return head;
+  const { line, fields } = head;
+  return {
+    raw,
+    fields,
+    method: line[1] as string,
+    target: line[2] as string,
+    version: line[3] as RequestHead["version"],
+  };
 }
 
 /** An answer's head (ending in its blank line) read, or why it cannot be followed. */
 export function parseResponseHead(raw: Buffer): ResponseHead | string {
-  const text = raw.toString("latin1");
-  const lineEnd = text.indexOf("\r\n");
-  const line = STATUS_LINE.exec(text.slice(0, lineEnd));
-  if (!line)
-    return `a status line that is not HTTP/1.x: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}`;
-  const fields = readFields(text, lineEnd + 2);
-  if (typeof fields === "string") return fields;
+  const head = readHead(raw, STATUS_LINE, "status line");
+  if (typeof head === "string") return head;
+  const { line, fields } = head;
   const status = Number(line[2]);
   return { raw, fields, status, interim: status < 200, version: line[1] as ResponseHead["version"] };
+}
+
+/** A head's start line matched by `pattern`, and its fields; or why it cannot be followed. */
+function readHead(
+  raw: Buffer,
+  pattern: RegExp,
+  what: string,
+): { line: RegExpExecArray; fields: HeadFields } | string {
+  const text = raw.toString("latin1");
+  const lineEnd = text.indexOf("\r\n");
+  const line = pattern.exec(text.slice(0, lineEnd));
+  if (!line) return `a ${what} that is not HTTP/1.x: ${JSON.stringify(text.slice(0, Math.min(lineEnd, 80)))}`;
+  const fields = readFields(text, lineEnd + 2);
+  return typeof fields === "string" ? fields : { line, fields };
 }
 
 /** The field lines from `pos` to the blank line; strict: CRLF line ends, no obsolete folding, no space before ":". */

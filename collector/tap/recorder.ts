@@ -1,5 +1,8 @@
 import type { CapturedCall } from "../inference/captured-call.js";
 
+/** Why recorded predictions were not written: the queue was full, or their write failed. */
+export type DropReason = "queue_full" | "write_failed";
+
 /**
  * How long the first call of a batch waits for more before the batch is written. Every write costs a
  * message to a decode thread and a spool commit (an fsync) whatever its size; at a few thousand calls a
@@ -24,7 +27,7 @@ export class TapRecorder {
   constructor(
     private readonly write: (calls: CapturedCall[], predictions: number) => Promise<void>,
     private readonly maxQueued: number,
-    private readonly dropped: (predictions: number, reason: "queue_full" | "write_failed") => void,
+    private readonly dropped: (predictions: number, reason: DropReason) => void,
     private readonly lingerMs = RECORD_LINGER_MS,
   ) {}
 

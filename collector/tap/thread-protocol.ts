@@ -1,15 +1,11 @@
 import type { ModelMapping } from "../inference/payload.js";
-import type { TapOutcome } from "./proxy.js";
-
-/** Why recorded predictions were not written. */
-export type DropReason = "queue_full" | "write_failed";
+import type { TapOptions, TapOutcome } from "./proxy.js";
+import type { DropReason } from "./recorder.js";
 
 /** What the tap's thread is started with (plain data: it crosses to the thread). */
-export interface TapThreadData {
+export interface TapThreadData extends Pick<TapOptions, "host" | "port" | "maxRecordBytes"> {
+  /** The model server's URL (a URL does not cross threads). */
   upstream: string;
-  host: string;
-  port: number;
-  maxRecordBytes: number;
   mappings: Record<string, ModelMapping>;
   /** Predictions held while a batch is written, at most. */
   maxQueued: number;

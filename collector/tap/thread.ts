@@ -1,14 +1,11 @@
 import { Worker } from "node:worker_threads";
 import { workerScript } from "../../common/index.js";
 import type { ModelMapping } from "../inference/payload.js";
-import type { RunningTap, TapOutcome } from "./proxy.js";
-import type { DropReason, FromTapThread, TapCounts, TapThreadData, ToTapThread } from "./thread-protocol.js";
+import type { RunningTap, TapOptions, TapOutcome } from "./proxy.js";
+import type { DropReason } from "./recorder.js";
+import type { FromTapThread, TapCounts, TapThreadData, ToTapThread } from "./thread-protocol.js";
 
-export interface TapThreadOptions {
-  upstream: URL;
-  host: string;
-  port: number;
-  maxRecordBytes: number;
+export interface TapThreadOptions extends Pick<TapOptions, "upstream" | "host" | "port" | "maxRecordBytes"> {
   mappings: Readonly<Record<string, ModelMapping>>;
   /** Predictions held while a batch is written, at most; past it new calls are dropped and counted. */
   maxQueued: number;
