@@ -13,11 +13,15 @@ export interface Scope {
  */
 export const WINDOW_START_SQL = "intDiv(toUnixTimestamp64Milli(time), {window_ms:Int64}) * {window_ms:Int64}";
 
-/** Rows of `predictions` in a scope; the time range lets the primary key skip everything else. */
+/**
+ * Rows of `predictions` in a scope; the time range lets the primary key skip everything else. When the
+ * scope's windows are every window of its range (`contiguous`, a constant the engine folds away), no row's
+ * window is looked up in the list: that took 85 ms of a day's 100 ms count.
+ */
 export const IN_SCOPE_SQL = `model = {model:String} AND model_version = {version:String}
   AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
   AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')
-  AND has({windows:Array(Int64)}, ${WINDOW_START_SQL})`;
+  AND ({contiguous:Bool} OR has({windows:Array(Int64)}, ${WINDOW_START_SQL}))`;
 
 /** Rows of the models named by the `{models:Array(String)}` parameter; every model when it is empty. */
 export const MODELS_SQL = "(empty({models:Array(String)}) OR has({models:Array(String)}, model))";
@@ -27,12 +31,15 @@ export const END_OF_TIME_MS = 253_402_300_799_000;
 
 export function scopeParams(scope: Scope, windowMs: number): Record<string, unknown> {
   const starts = scope.windowStartsMs;
+  const first = starts[0] ?? 0;
+  const last = starts[starts.length - 1] ?? 0;
   return {
+    contiguous: starts.length === (last - first) / windowMs + 1,
     model: scope.model,
     version: scope.modelVersion,
     window_ms: windowMs,
-    from_ms: starts[0] ?? 0,
-    to_ms: (starts[starts.length - 1] ?? 0) + windowMs,
+    from_ms: first,
+    to_ms: last + windowMs,
     windows: starts,
   };
 }

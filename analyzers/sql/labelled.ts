@@ -44,11 +44,12 @@ export async function labelledJoinSettings(
   );
   const predictions = Number(sides?.predictions ?? 0);
   const labels = Number(sides?.labels ?? 0);
-  // 'true' swaps the sides, hashing the predictions (the left side); 'false' hashes the labels.
-  return {
-    settings: { query_plan_join_swap_table: predictions < labels ? "true" : "false" },
-    narrowLabels: predictions * NARROW_RATIO <= labels,
-  };
+  const narrowLabels = predictions * NARROW_RATIO <= labels;
+  // 'true' swaps the sides, hashing the predictions (the left side); 'false' hashes the labels. Labels
+  // narrowed to the scope's ids are at most as many as its predictions: an hour's join took 70–110 ms
+  // hashing them against 80–220 ms hashing the predictions.
+  const hashPredictions = predictions < labels && !narrowLabels;
+  return { settings: { query_plan_join_swap_table: hashPredictions ? "true" : "false" }, narrowLabels };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { binCounts, referenceBins } from "../../analyzers/sql/distributions.js";
+import { binCounts } from "../../analyzers/sql/bin-counts.js";
+import { referenceBins } from "../../analyzers/sql/reference-bins.js";
 import { HOUR_MS, random, sendLines } from "../helpers/fixtures.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
@@ -71,6 +72,14 @@ describe("drift bins", () => {
       for (const name of NAMES) {
         const edges = bins.edges.get(`n:${name}`) as number[];
         expect(edges.length, name).toBeGreaterThan(5);
+        // The reference's deciles: the value at sorted index ⌊level·n⌋, repeats merged.
+        const sorted = rows
+          .flatMap((r) => (r[name] === undefined ? [] : [r[name] as number]))
+          .sort((a, b) => a - b);
+        const deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map(
+          (level) => sorted[Math.floor(level * sorted.length)] as number,
+        );
+        expect(edges, name).toEqual([...new Set(deciles)]);
         // Bin i holds edges[i-1] <= x < edges[i], counted here from the values sent.
         const expected = new Map<number, number>();
         for (const r of rows) {

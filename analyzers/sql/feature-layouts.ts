@@ -1,0 +1,132 @@
+import type { Store } from "../../store/index.js";
+import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams } from "../scope.js";
+
+/** One ordering of numeric feature names found in a scope: its hash (as the engine computed it) and names. */
+export interface NumericLayout {
+  hash: string;
+  keys: string[];
+}
+
+/** Past this many orderings in a scope, features are looked up by name, row by row. */
+const MAX_LAYOUTS = 8;
+
+/**
+ * The names of each ordering read so far, by hash: the hash is of the names themselves, so they never
+ * change, and a run reads only the orderings it has not seen (one statement less per scope and run).
+ */
+const namesByHash = new Map<string, string[]>();
+const REMEMBERED_ORDERINGS = 1024;
+
+/**
+ * The orderings of numeric feature names in the scope (by `numeric_keys_hash`), so that binning reads each
+ * feature by its position from the values alone: measured ~3× faster than looking every name up in every
+ * row. Undefined when there are more than MAX_LAYOUTS. Rows stored after this (with an ordering not seen
+ * yet) count as lacking the features here; their windows changed, so the next incremental run counts them.
+ */
+export async function numericLayouts(
+  store: Store,
+  scope: Scope,
+  windowMs: number,
+): Promise<NumericLayout[] | undefined> {
+  const db = store.database;
+  const params = scopeParams(scope, windowMs);
+  // Most scopes have one ordering, which the least and greatest hash show at a fraction of the cost of
+  // grouping by hash (a day's 3.3 million rows: 15 ms against 85 ms).
+  const [range] = await queryRows<{ n: number; lo: string; hi: string }>(
+    store,
+    `SELECT count() AS n, toString(min(numeric_keys_hash)) AS lo, toString(max(numeric_keys_hash)) AS hi
+     FROM ${db}.predictions WHERE ${IN_SCOPE_SQL}`,
+    params,
+  );
+  const hashes =
+    range === undefined || Number(range.n) === 0
+      ? []
+      : range.lo === range.hi
+        ? [{ h: range.lo }]
+        : await queryRows<{ h: string }>(
+            store,
+            `SELECT toString(numeric_keys_hash) AS h FROM ${db}.predictions WHERE ${IN_SCOPE_SQL}
+             GROUP BY numeric_keys_hash LIMIT ${MAX_LAYOUTS + 1}`,
+            params,
+          );
+  if (hashes.length > MAX_LAYOUTS) return undefined;
+  const layouts: NumericLayout[] = [];
+  for (const { h } of hashes) {
+    const known = namesByHash.get(h);
+    if (known) {
+      layouts.push({ hash: h, keys: known });
+      continue;
+    }
+    // The first row of the ordering is enough: the read stops there.
+    const [row] = await queryRows<{ keys: string[] }>(
+      store,
+      `SELECT features_numeric.keys AS keys FROM ${db}.predictions
+       WHERE ${IN_SCOPE_SQL} AND numeric_keys_hash = {h:UInt64} LIMIT 1`,
+      { ...params, h },
+    );
+    if (!row) continue;
+    if (namesByHash.size >= REMEMBERED_ORDERINGS) namesByHash.clear();
+    namesByHash.set(h, row.keys);
+    layouts.push({ hash: h, keys: row.keys });
+  }
+  return layouts;
+}
+
+/** How binning reads one numeric feature of a row: whether the row has it, and its value (any when not). */
+export interface NumericLookup {
+  present: string;
+  value: string;
+}
+
+/**
+ * Numeric features read by position, from the orderings the scope has: a feature's value is the element at
+ * its position in `features_numeric.values` (a constant index where every ordering holding it agrees), and
+ * a row has it when its ordering is one of those holding it, tested once per distinct set of orderings
+ * (named p0, p1, … in the inner query, through `lookups`). Undefined for a feature no ordering holds.
+ */
+export function numericByLayout(
+  layouts: readonly NumericLayout[],
+  lookups: string[],
+  params: Record<string, unknown>,
+): (name: string) => NumericLookup | undefined {
+  const presence = new Map<string, string>();
+  layouts.forEach((l, j) => {
+    params[`h${j}`] = l.hash;
+  });
+  return (name) => {
+    const holders = layouts
+      .map((l, j) => ({ j, position: l.keys.indexOf(name) + 1 }))
+      .filter((h) => h.position > 0);
+    const last = holders[holders.length - 1];
+    if (last === undefined) return undefined;
+    const signature = holders.map((h) => h.j).join(",");
+    let present = presence.get(signature);
+    if (present === undefined) {
+      present = `p${presence.size}`;
+      presence.set(signature, present);
+      // As numbers: the client quotes strings, which an Array(UInt64) parameter refuses.
+      params[`hs${present}`] = holders.map((h) => BigInt(layouts[h.j]?.hash ?? 0));
+      lookups.push(`has({hs${present}:Array(UInt64)}, numeric_keys_hash) AS ${present}`);
+    }
+    const at = (position: number) => `features_numeric.values[${position}]`;
+    const value = holders.every((h) => h.position === last.position)
+      ? at(last.position)
+      : `multiIf(${holders
+          .slice(0, -1)
+          .map((h) => `numeric_keys_hash = {h${h.j}:UInt64}, ${at(h.position)}`)
+          .join(", ")}, ${at(last.position)})`;
+    return { present, value };
+  };
+}
+
+/** A numeric feature looked up by name in every row (past MAX_LAYOUTS orderings), as key index `i`. */
+export function numericByName(
+  name: string,
+  i: number,
+  lookups: string[],
+  params: Record<string, unknown>,
+): NumericLookup {
+  params[`k${i}`] = name;
+  lookups.push(`indexOf(features_numeric.keys, {k${i}:String}) AS a${i}`);
+  return { present: `a${i} != 0`, value: `features_numeric.values[a${i}]` };
+}
