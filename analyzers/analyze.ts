@@ -2,21 +2,26 @@ import { type MetricRow, metricRecord, type Store, StoreError, utcText } from ".
 import { referenceBand, statusOf } from "./math/index.js";
 import { type AnalysisOptions, configKey } from "./options.js";
 import { type BaselineRange, baselineOf, rangeScope } from "./reference.js";
-import { metricValues } from "./results.js";
+import { metricValues, type StoredValue } from "./results.js";
 import { queryRows, type Scope } from "./scope.js";
 import { shadowMetrics } from "./shadow-metrics.js";
 import { binCounts } from "./sql/bin-counts.js";
 import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import type { BinCount, ReferenceBins } from "./sql/distributions.js";
-import { type LabelledJoin, labelledJoinSettings } from "./sql/labelled.js";
+import { numericLayouts } from "./sql/feature-layouts.js";
+import { type LabelledJoin, labelledJoin } from "./sql/labelled.js";
 import { referenceBins } from "./sql/reference-bins.js";
 import { positiveClass, windowAuc } from "./sql/roc-auc.js";
+import { type ScopeFacts, scopeFacts } from "./sql/scope-facts.js";
 import { shadowWindows } from "./sql/shadow-cells.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
 import { type KeyDistributions, metricRow, windowMetrics } from "./window-metrics.js";
 
 /** Model versions computed at once. */
 const CONCURRENT_VERSIONS = 2;
+
+/** How long what a run learned of a baseline is trusted before it is read again. */
+const RECHECK_MS = 3_600_000;
 
 /** Which windows to (re)compute: event-time bounds and models; all when unset. */
 export interface AnalyzeRequest {
@@ -46,6 +51,19 @@ export class Analyzer {
 
   /** Each version's baseline, looked up once per run. */
   private baselines = new Map<string, Promise<BaselineRange | undefined>>();
+
+  /**
+   * Baselines found, kept between runs and looked up again after RECHECK_MS (retention may drop a first
+   * day) or when a run has data from before one: a version's first day is settled once it is over, and
+   * looking it up is a statement per version and run.
+   */
+  private readonly knownBaselines = new Map<string, { range: BaselineRange; checkedAtMs: number }>();
+
+  /**
+   * The stored values of each baseline's windows, for derived thresholds (withReferenceStatus), kept
+   * between runs like knownBaselines and dropped when a run recomputes a window of the baseline.
+   */
+  private readonly referenceValues = new Map<string, { values: StoredValue[]; checkedAtMs: number }>();
 
   constructor(
     private readonly store: Store,
@@ -135,11 +153,54 @@ export class Analyzer {
   private baseline(scope: Scope): Promise<BaselineRange | undefined> {
     const key = `${scope.model}\u0000${scope.modelVersion}`;
     let found = this.baselines.get(key);
-    if (!found) {
-      found = baselineOf(this.store, scope.model, scope.modelVersion, this.options.reference, this.clock());
-      this.baselines.set(key, found);
+    if (found) return found;
+    const now = this.clock();
+    const known = this.knownBaselines.get(key);
+    if (
+      known &&
+      now - known.checkedAtMs < RECHECK_MS &&
+      !scope.windowStartsMs.some((w) => w < known.range.fromMs)
+    )
+      found = Promise.resolve(known.range);
+    else {
+      found = baselineOf(this.store, scope.model, scope.modelVersion, this.options.reference, now);
+      void found.then(
+        (range) => {
+          if (range) this.knownBaselines.set(key, { range, checkedAtMs: now });
+          else this.knownBaselines.delete(key);
+        },
+        () => this.knownBaselines.delete(key),
+      );
     }
+    this.baselines.set(key, found);
     return found;
+  }
+
+  /**
+   * The stored values of the baseline's windows for `metrics`, read once per RECHECK_MS (see
+   * referenceValues), or every time while `recomputing` some of them.
+   */
+  private async baselineValues(
+    scope: Scope,
+    baseline: BaselineRange,
+    metrics: string[],
+    recomputing: boolean,
+  ): Promise<StoredValue[]> {
+    const key = referenceKey(scope, baseline);
+    const now = this.clock();
+    const known = this.referenceValues.get(key);
+    if (known && !recomputing && now - known.checkedAtMs < RECHECK_MS) return known.values;
+    const values = await metricValues(this.store, {
+      model: scope.model,
+      modelVersion: scope.modelVersion,
+      metrics,
+      fromMs: baseline.fromMs,
+      toMs: baseline.toMs,
+    });
+    // What this run recomputes is stored after the read: read again next time.
+    if (recomputing) this.referenceValues.delete(key);
+    else this.referenceValues.set(key, { values, checkedAtMs: now });
+    return values;
   }
 
   /** `runAt`: when the run started, reading the data; the version of the rows it writes (see replace). */
@@ -166,8 +227,9 @@ export class Analyzer {
 
   private async computeScope(scope: Scope): Promise<MetricRow[]> {
     const { windowMs, segments, thresholds } = this.options;
-    const drift = await this.drift(scope);
-    const join = await labelledJoinSettings(this.store, scope, windowMs);
+    const facts = await scopeFacts(this.store, scope, windowMs);
+    const drift = await this.drift(scope, facts);
+    const join = labelledJoin(facts);
     const rows: MetricRow[] = [];
     for (const segmentKey of [undefined, ...segments]) {
       const cells = await windowCells(this.store, scope, windowMs, join, segmentKey);
@@ -196,7 +258,8 @@ export class Analyzer {
     }
     // Candidates are compared on all traffic, here with the scope's other rows: replace() keeps only what
     // this computes for the scope's windows.
-    for (const w of await shadowWindows(this.store, scope, windowMs, join)) {
+    const shadow = facts.shadowed ? await shadowWindows(this.store, scope, windowMs, join) : [];
+    for (const w of shadow) {
       const at = {
         model: scope.model,
         modelVersion: scope.modelVersion,
@@ -228,21 +291,11 @@ export class Analyzer {
       byWindow.set(windowStartMs, value);
       values.set(key, byWindow);
     };
-    const stored = await metricValues(this.store, {
-      model: scope.model,
-      modelVersion: scope.modelVersion,
-      metrics: derived,
-      fromMs: baseline.fromMs,
-      toMs: baseline.toMs,
-    });
+    const inBaseline = (w: number) => w >= baseline.fromMs && w + windowMs <= baseline.toMs;
+    const stored = await this.baselineValues(scope, baseline, derived, scope.windowStartsMs.some(inBaseline));
     for (const v of stored) add(id(v), v.windowStartMs, v.value);
     for (const r of rows)
-      if (
-        derived.includes(r.metric) &&
-        r.windowStartMs >= baseline.fromMs &&
-        r.windowStartMs + windowMs <= baseline.toMs
-      )
-        add(id(r), r.windowStartMs, r.value);
+      if (derived.includes(r.metric) && inBaseline(r.windowStartMs)) add(id(r), r.windowStartMs, r.value);
     return rows.map((r) => {
       const rule = thresholds[r.metric];
       if (rule?.referenceK === undefined) return r;
@@ -283,6 +336,7 @@ export class Analyzer {
   /** Bin counts of each window and of its reference, or undefined when there is no reference yet. */
   private async drift(
     scope: Scope,
+    facts: ScopeFacts,
   ): Promise<
     { of(windowStartMs: number): { reference: string; distributions: KeyDistributions[] } } | undefined
   > {
@@ -293,8 +347,9 @@ export class Analyzer {
       for (const w of scope.windowStartsMs) {
         const pair = { ...scope, windowStartsMs: [w - windowMs, w] };
         const previous = { ...scope, windowStartsMs: [w - windowMs] };
-        const bins = await referenceBins(this.store, previous, windowMs, categoricalTopN);
-        const counts = byWindow(await binCounts(this.store, pair, windowMs, bins));
+        const layouts = await numericLayouts(this.store, pair, windowMs);
+        const bins = await referenceBins(this.store, previous, windowMs, categoricalTopN, layouts);
+        const counts = byWindow(await binCounts(this.store, pair, windowMs, bins, layouts));
         byStart.set(
           w,
           align(counts.get(w), counts.get(w - windowMs), (key) => binsOf(bins, key)),
@@ -310,12 +365,18 @@ export class Analyzer {
     const inBaseline = (w: number) => w + windowMs > baseline.fromMs && w < baseline.toMs;
     let current: Map<number, Counts>;
     if (ref) {
-      current = byWindow(await binCounts(this.store, scope, windowMs, ref.bins));
+      current = byWindow(await binCounts(this.store, scope, windowMs, ref.bins, facts.layouts));
     } else {
       // One pass over the windows asked for and the baseline's: they often overlap (the first day).
-      const bins = await referenceBins(this.store, refScope, windowMs, categoricalTopN);
       const union = [...new Set([...scope.windowStartsMs, ...refScope.windowStartsMs])].sort((a, b) => a - b);
-      const counts = await binCounts(this.store, { ...scope, windowStartsMs: union }, windowMs, bins);
+      const both = { ...scope, windowStartsMs: union };
+      // The orderings of the scope and the baseline together serve both: a first run's scope holds the baseline.
+      const layouts =
+        union.length === scope.windowStartsMs.length
+          ? facts.layouts
+          : await numericLayouts(this.store, both, windowMs);
+      const bins = await referenceBins(this.store, refScope, windowMs, categoricalTopN, layouts);
+      const counts = await binCounts(this.store, both, windowMs, bins, layouts);
       ref = { bins, counts: byKey(counts.filter((c) => inBaseline(c.windowStartMs))) };
       this.references.set(cacheKey, ref);
       current = byWindow(counts);

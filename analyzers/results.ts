@@ -72,13 +72,20 @@ export async function storedMetrics(
   }));
 }
 
+/** A stored metric's value in one window. */
+export interface StoredValue {
+  segment: string;
+  metric: string;
+  subject: string;
+  windowStartMs: number;
+  value: number;
+}
+
 /** Values of some metrics of one model version in the windows starting in [fromMs, toMs). */
 export async function metricValues(
   store: Store,
   q: { model: string; modelVersion: string; metrics: readonly string[]; fromMs: number; toMs: number },
-): Promise<
-  Array<{ segment: string; metric: string; subject: string; windowStartMs: number; value: number }>
-> {
+): Promise<StoredValue[]> {
   const rows = await queryRows<{
     segment: string;
     metric: string;

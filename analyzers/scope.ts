@@ -29,6 +29,17 @@ export const MODELS_SQL = "(empty({models:Array(String)}) OR has({models:Array(S
 /** The upper time bound when none is asked for: 9999-12-31. */
 export const END_OF_TIME_MS = 253_402_300_799_000;
 
+/**
+ * Settings for statements that scan a scope's predictions: read on every core from 2 granules up. The
+ * engine's default (20 granules, 160 MB) reads an hour of one model version (140,000 predictions) on one
+ * thread, and the embedded engine runs one statement at a time: measured 170 ms → 95 ms for an hour's
+ * drift bins.
+ */
+export const SCAN_SETTINGS = {
+  merge_tree_min_rows_for_concurrent_read: "16384",
+  merge_tree_min_bytes_for_concurrent_read: "1",
+} as const;
+
 export function scopeParams(scope: Scope, windowMs: number): Record<string, unknown> {
   const starts = scope.windowStartsMs;
   const first = starts[0] ?? 0;

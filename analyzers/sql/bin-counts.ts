@@ -1,7 +1,7 @@
 import type { Store } from "../../store/index.js";
-import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams } from "../scope.js";
+import { IN_SCOPE_SQL, queryRows, SCAN_SETTINGS, type Scope, scopeParams } from "../scope.js";
 import type { BinCount, ReferenceBins } from "./distributions.js";
-import { numericByLayout, numericByName, numericLayouts } from "./feature-layouts.js";
+import { type NumericLayout, numericByLayout, numericByName } from "./feature-layouts.js";
 
 /** Scopes of up to this many windows bin with the statement that is quicker to plan (see binCounts). */
 const COMPACT_WINDOWS = 2;
@@ -18,18 +18,17 @@ const COMPACT_WINDOWS = 2;
  * so the statement's analysis takes half as long (most of an hour's binning), though over a day it ran
  * 5–15 % slower than the comparisons. Edge literals are numbers this code formats (JavaScript's shortest
  * round-trip form, which the engine parses to the same double); feature names and categorical values are
- * query parameters.
+ * query parameters. `layouts`: the scope's orderings of numeric feature names (numericLayouts).
  */
 export async function binCounts(
   store: Store,
   scope: Scope,
   windowMs: number,
   bins: ReferenceBins,
+  layouts: readonly NumericLayout[] | undefined,
 ): Promise<BinCount[]> {
   const keys: { key: string; bins: number }[] = [];
   const params: Record<string, unknown> = scopeParams(scope, windowMs);
-  const numericNames = [...bins.edges.keys()].filter((k) => k !== "p:value").map((k) => k.slice(2));
-  const layouts = numericNames.length > 0 ? await numericLayouts(store, scope, windowMs) : undefined;
   const counts: string[] = [];
   const compact = scope.windowStartsMs.length <= COMPACT_WINDOWS;
   const binOf = (x: string, edges: number[]) => {
@@ -91,7 +90,7 @@ export async function binCounts(
     // The engine compiles an expression to machine code once it has seen it a few times (compile_expressions):
     // the bins' hundreds of comparisons took it 0.5–0.7 s to compile, on an incremental run's hour whose
     // binning takes 0.15 s, and each model version's edges make another expression to compile.
-    { compile_expressions: 0 },
+    { ...SCAN_SETTINGS, compile_expressions: 0 },
   );
   // Windows are aligned to their size, and the scope starts at a window: the index counts from it.
   const fromMs = scope.windowStartsMs[0] ?? 0;

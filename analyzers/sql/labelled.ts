@@ -1,6 +1,5 @@
 import type { ClickHouseSettings } from "@clickhouse/client";
-import type { Store } from "../../store/index.js";
-import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams, WINDOW_START_SQL } from "../scope.js";
+import { IN_SCOPE_SQL, SCAN_SETTINGS, WINDOW_START_SQL } from "../scope.js";
 
 /** How a query built on labelledPredictionsSql joins a scope's predictions to their labels. */
 export interface LabelledJoin {
@@ -17,8 +16,8 @@ export interface LabelledJoin {
 const NARROW_RATIO = 8;
 
 /**
- * How a query built on labelledPredictionsSql joins, for this scope: the hash table is built from the
- * smaller side, counted first (a scope's predictions by its time range, the model's labels). The planner's
+ * How a query built on labelledPredictionsSql joins a scope's `predictions` to its model's `labels`: the hash
+ * table is built from the smaller side. The planner's
  * own choice went wrong both ways: for a day of 3.3 million predictions it hashed them instead of the
  * model's 1.7 million labels (2.4–4.1 s against 1.25 s), and hashing the labels for an hour's scope is
  * slower than hashing the hour. A scope much smaller than the labels also narrows the labels to its
@@ -27,36 +26,23 @@ const NARROW_RATIO = 8;
  * 42,000 predictions against a day's 1 million labels: 0.22 s → 0.08 s); for a day's scope the id set
  * costs more than it saves (3.5 s against 1.25 s).
  */
-export async function labelledJoinSettings(
-  store: Store,
-  scope: Scope,
-  windowMs: number,
-): Promise<LabelledJoin> {
-  const db = store.database;
-  const [sides] = await queryRows<{ predictions: number; labels: number }>(
-    store,
-    `SELECT
-       (SELECT count() FROM ${db}.predictions WHERE model = {model:String} AND model_version = {version:String}
-          AND time >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
-          AND time < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')) AS predictions,
-       (SELECT count() FROM ${db}.labels WHERE model = {model:String}) AS labels`,
-    scopeParams(scope, windowMs),
-  );
-  const predictions = Number(sides?.predictions ?? 0);
-  const labels = Number(sides?.labels ?? 0);
+export function labelledJoin({ predictions, labels }: { predictions: number; labels: number }): LabelledJoin {
   const narrowLabels = predictions * NARROW_RATIO <= labels;
   // 'true' swaps the sides, hashing the predictions (the left side); 'false' hashes the labels. Labels
   // narrowed to the scope's ids are at most as many as its predictions: an hour's join took 70–110 ms
   // hashing them against 80–220 ms hashing the predictions.
   const hashPredictions = predictions < labels && !narrowLabels;
-  return { settings: { query_plan_join_swap_table: hashPredictions ? "true" : "false" }, narrowLabels };
+  return {
+    settings: { ...SCAN_SETTINGS, query_plan_join_swap_table: hashPredictions ? "true" : "false" },
+    narrowLabels,
+  };
 }
 
 /**
  * A scope's predictions (with `ws`, their window, and the columns asked for) left-joined to their labels:
  * `has_label` 1 or 0, `label_class`, `label_value`. A label corrected later wins (FINAL: the table's
  * ReplacingMergeTree keeps the newest ingest time). Measured on 3.3 million predictions: FINAL 1.1–1.4 s,
- * argMax grouped by id 1.9 s. `join`: from labelledJoinSettings, for this scope; narrowing the labels to
+ * argMax grouped by id 1.9 s. `join`: from labelledJoin, for this scope; narrowing the labels to
  * the scope's ids is exact, since a label joins nothing else.
  */
 export function labelledPredictionsSql(db: string, columns: string, join: LabelledJoin): string {

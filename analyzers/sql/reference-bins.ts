@@ -1,7 +1,7 @@
 import type { Store } from "../../store/index.js";
 import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams } from "../scope.js";
 import { DECILES, type ReferenceBins } from "./distributions.js";
-import { type NumericLayout, numericByLayout, numericLayouts } from "./feature-layouts.js";
+import { type NumericLayout, numericByLayout } from "./feature-layouts.js";
 
 /** Rows in one of the engine's read units (index_granularity, the MergeTree default). */
 const GRANULE_ROWS = 8192;
@@ -18,12 +18,14 @@ const LEVELS = DECILES.join(", ");
 /**
  * The bins of a reference: numeric edges at its deciles (`quantilesExact`: the value at sorted index
  * ⌊level·n⌋), and its `topN` most frequent categorical values and predicted classes (ties by value).
+ * `layouts`: the orderings of numeric feature names of the reference or of a scope holding it (numericLayouts).
  */
 export async function referenceBins(
   store: Store,
   reference: Scope,
   windowMs: number,
   topN: number,
+  layouts: readonly NumericLayout[] | undefined,
 ): Promise<ReferenceBins> {
   const params = scopeParams(reference, windowMs);
   const [size] = await queryRows<{ n: number }>(
@@ -49,7 +51,6 @@ export async function referenceBins(
         : IN_SCOPE_SQL,
     params: { ...params, every },
   };
-  const layouts = await numericLayouts(store, reference, windowMs);
   const edges = layouts
     ? await decilesByPosition(store, sample, layouts)
     : await decilesByName(store, sample);

@@ -20,7 +20,7 @@ export async function windowAuc(
   scope: Scope,
   windowMs: number,
   positive: string,
-  /** From labelledJoinSettings, for this scope. */
+  /** From labelledJoin, for this scope. */
   join: LabelledJoin,
 ): Promise<WindowAuc[]> {
   const rows = await queryRows<{ ws: number; auc: number; positives: number; negatives: number }>(

@@ -80,7 +80,8 @@ const binCountsSql = (values: string) =>
  * run's answers), joined to their labels: per window and candidate, the class cells, the value pairs' sums
  * and bins. The inner grouping makes the cells (few, and cheap to group by); the outer one gathers a
  * window's cells and computes the bins, whose edges depend on all of its values. Predictions a candidate
- * did not answer are not counted. `join`: from labelledJoinSettings, for this scope.
+ * did not answer are not counted. `join`: from labelledJoin, for this scope. Most model versions have no
+ * candidate: callers look first (ScopeFacts.shadowed) and save those the join.
  */
 export async function shadowWindows(
   store: Store,
@@ -90,13 +91,6 @@ export async function shadowWindows(
 ): Promise<ShadowWindow[]> {
   const db = store.database;
   const params = scopeParams(scope, windowMs);
-  // Most model versions have no candidate: a look at shadow_predictions by its key saves them the join.
-  const [answers] = await queryRows<{ n: number }>(
-    store,
-    `SELECT count() AS n FROM (SELECT 1 FROM ${db}.shadow_predictions WHERE ${IN_SCOPE_SQL} LIMIT 1)`,
-    params,
-  );
-  if (Number(answers?.n ?? 0) === 0) return [];
   const rows = await queryRows<ShadowRow>(
     store,
     `WITH groupArrayArray(pvs) AS production_values, groupArrayArray(cvs) AS candidate_values,

@@ -41,7 +41,7 @@ interface CellRow {
 
 /**
  * One pass over a scope's predictions joined to their labels; `segmentKey` groups by its value too.
- * `join`: from labelledJoinSettings, for this scope.
+ * `join`: from labelledJoin, for this scope.
  */
 export async function windowCells(
   store: Store,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { binCounts } from "../../analyzers/sql/bin-counts.js";
+import { numericLayouts } from "../../analyzers/sql/feature-layouts.js";
 import { referenceBins } from "../../analyzers/sql/reference-bins.js";
 import { HOUR_MS, random, sendLines } from "../helpers/fixtures.js";
 import { startTestService, type TestService } from "../helpers/service.js";
@@ -66,8 +67,9 @@ describe("drift bins", () => {
   for (const model of ["few", "many"]) {
     it(`count every feature's values exactly (${model} orderings)`, async () => {
       const scope = { model, modelVersion: "", windowStartsMs: [WINDOW] };
-      const bins = await referenceBins(service.store, scope, HOUR_MS, 20);
-      const counts = await binCounts(service.store, scope, HOUR_MS, bins);
+      const layouts = await numericLayouts(service.store, scope, HOUR_MS);
+      const bins = await referenceBins(service.store, scope, HOUR_MS, 20, layouts);
+      const counts = await binCounts(service.store, scope, HOUR_MS, bins, layouts);
       const rows = sent.get(model) ?? [];
       for (const name of NAMES) {
         const edges = bins.edges.get(`n:${name}`) as number[];
@@ -96,12 +98,27 @@ describe("drift bins", () => {
 
   it("come back empty for a scope without predictions, and skip a feature no row has", async () => {
     const scope = { model: "few", modelVersion: "", windowStartsMs: [WINDOW] };
-    const bins = await referenceBins(service.store, scope, HOUR_MS, 20);
+    const bins = await referenceBins(
+      service.store,
+      scope,
+      HOUR_MS,
+      20,
+      await numericLayouts(service.store, scope, HOUR_MS),
+    );
     bins.edges.set("n:nowhere", [1, 2, 3]);
-    const counts = await binCounts(service.store, scope, HOUR_MS, bins);
+    const layouts = await numericLayouts(service.store, scope, HOUR_MS);
+    const counts = await binCounts(service.store, scope, HOUR_MS, bins, layouts);
     expect(counts.some((c) => c.key === "n:nowhere")).toBe(false);
     expect(counts.some((c) => c.key === "n:a")).toBe(true);
     const empty = { ...scope, windowStartsMs: [WINDOW + 10 * HOUR_MS] };
-    expect(await binCounts(service.store, empty, HOUR_MS, bins)).toEqual([]);
+    expect(
+      await binCounts(
+        service.store,
+        empty,
+        HOUR_MS,
+        bins,
+        await numericLayouts(service.store, empty, HOUR_MS),
+      ),
+    ).toEqual([]);
   });
 });
