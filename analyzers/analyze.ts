@@ -96,8 +96,10 @@ export class Analyzer {
       since === undefined
         ? await windowsInRange(this.store, this.options.windowMs, {}, [])
         : await this.withDependents(await windowsChangedSince(this.store, this.options.windowMs, since, []));
-    await indexPredictionIds(this.store, since);
     const report = await this.compute(scopes, started, runAt);
+    // Only later runs look predictions up by id, so the metrics come first: and the index's merges (two
+    // thirds of its insert's CPU again, for a first run's 10 million rows) no longer run beside them.
+    await indexPredictionIds(this.store, since);
     await this.store.client.insert({
       table: `${this.store.database}.analyzer_state`,
       values: [{ config: configKey(this.options), watermark: utcText(runAt) }],
