@@ -1,5 +1,6 @@
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
-import { referenceBand, statusOf } from "./math/index.js";
+import { referenceBand, statusOf, worseSide } from "./math/index.js";
+import { HIGHER_IS_BETTER, LOWER_IS_BETTER } from "./metric-names.js";
 import { type AnalysisOptions, configKey } from "./options.js";
 import { type BaselineRange, baselineOf, rangeScope } from "./reference.js";
 import { metricValues, type StoredValue } from "./results.js";
@@ -301,7 +302,15 @@ export class Analyzer {
     return rows.map((r) => {
       const rule = thresholds[r.metric];
       if (rule?.referenceK === undefined) return r;
-      const band = referenceBand([...(values.get(id(r))?.values() ?? [])], rule.referenceK);
+      const better = HIGHER_IS_BETTER.has(r.metric)
+        ? "higher"
+        : LOWER_IS_BETTER.has(r.metric)
+          ? "lower"
+          : undefined;
+      const band = worseSide(
+        referenceBand([...(values.get(id(r))?.values() ?? [])], rule.referenceK),
+        better,
+      );
       return { ...r, status: statusOf(r.value, rule, band) };
     });
   }

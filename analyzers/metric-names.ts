@@ -60,3 +60,32 @@ export const EXPORTED_METRICS = [
 ] as const;
 
 export type MetricName = (typeof EXPORTED_METRICS)[number];
+
+/** Metrics that are better higher: a band derived from the reference alerts only below it. */
+export const HIGHER_IS_BETTER: ReadonlySet<string> = new Set([
+  "accuracy",
+  "precision",
+  "recall",
+  "f1",
+  "precision_macro",
+  "recall_macro",
+  "f1_macro",
+  "precision_weighted",
+  "recall_weighted",
+  "f1_weighted",
+  "roc_auc",
+  "label_coverage",
+]);
+
+/** Metrics that are better lower (errors, drift): a band derived from the reference alerts only above it. */
+export const LOWER_IS_BETTER: ReadonlySet<string> = new Set([
+  "mae",
+  "rmse",
+  "mape",
+  "kl_divergence",
+  "js_distance",
+  "psi",
+  "prediction_label_kl_divergence",
+  "prediction_label_js_distance",
+  "prediction_label_psi",
+]);

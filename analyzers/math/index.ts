@@ -19,4 +19,11 @@ export {
   type RegressionSums,
   regressionMetrics,
 } from "./regression.js";
-export { type Band, referenceBand, type Status, statusOf, type ThresholdRule } from "./thresholds.js";
+export {
+  type Band,
+  referenceBand,
+  type Status,
+  statusOf,
+  type ThresholdRule,
+  worseSide,
+} from "./thresholds.js";

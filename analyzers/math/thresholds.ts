@@ -35,6 +35,17 @@ export function referenceBand(values: readonly number[], k: number): Band | unde
 }
 
 /**
+ * The side of a band where a metric is worse, for a metric that is better `higher` (accuracy: only the
+ * band's minimum is kept) or `lower` (an error, a divergence: only its maximum); the whole band when it has
+ * no better side (a count, a bias). A window better than usual is no degradation to alert on; NannyML's
+ * bands alert on both sides, which a health badge saying "degraded" for a better window turns misleading.
+ */
+export function worseSide(band: Band | undefined, better: "higher" | "lower" | undefined): Band | undefined {
+  if (band === undefined || better === undefined) return band;
+  return better === "higher" ? { min: band.min } : { max: band.max };
+}
+
+/**
  * The status of a metric's value: "alert" when outside the rule's alert band or the derived band, else
  * "warn" when outside its warn band, else "ok" (also with no rule). Alert wins over warn; a value equal to
  * a bound is inside.

@@ -5,6 +5,7 @@ import {
   type Status,
   statusOf,
   type ThresholdRule,
+  worseSide,
 } from "../../../analyzers/math/index.js";
 
 describe("referenceBand", () => {
@@ -117,5 +118,23 @@ describe("statusOf", () => {
 
   it("rejects NaN", () => {
     expect(() => statusOf(Number.NaN, upper)).toThrow(RangeError);
+  });
+});
+
+describe("worseSide", () => {
+  const band: Band = { min: 0.7, max: 0.9 };
+  it.each([
+    { why: "better higher (accuracy): alert below only", better: "higher" as const, want: { min: 0.7 } },
+    { why: "better lower (MAE, KL): alert above only", better: "lower" as const, want: { max: 0.9 } },
+    { why: "no better side (count, bias): both", better: undefined, want: band },
+  ])("$why", ({ better, want }) => {
+    expect(worseSide(band, better)).toEqual(want);
+  });
+
+  it("keeps an absent band absent, and a better window ok", () => {
+    expect(worseSide(undefined, "higher")).toBeUndefined();
+    expect(statusOf(0.95, undefined, worseSide(band, "higher"))).toBe("ok");
+    expect(statusOf(0.65, undefined, worseSide(band, "higher"))).toBe("alert");
+    expect(statusOf(0.65, undefined, worseSide(band, "lower"))).toBe("ok");
   });
 });
