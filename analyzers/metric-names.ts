@@ -61,20 +61,14 @@ export const EXPORTED_METRICS = [
 
 export type MetricName = (typeof EXPORTED_METRICS)[number];
 
+const DIVERGENCES = ["kl_divergence", "js_distance", "psi"];
+
 /** Metrics that are better higher: a band derived from the reference alerts only below it. */
 export const HIGHER_IS_BETTER: ReadonlySet<string> = new Set([
   "accuracy",
-  "precision",
-  "recall",
-  "f1",
-  "precision_macro",
-  "recall_macro",
-  "f1_macro",
-  "precision_weighted",
-  "recall_weighted",
-  "f1_weighted",
   "roc_auc",
   "label_coverage",
+  ...["precision", "recall", "f1"].flatMap((m) => [m, `${m}_macro`, `${m}_weighted`]),
 ]);
 
 /** Metrics that are better lower (errors, drift): a band derived from the reference alerts only above it. */
@@ -82,10 +76,6 @@ export const LOWER_IS_BETTER: ReadonlySet<string> = new Set([
   "mae",
   "rmse",
   "mape",
-  "kl_divergence",
-  "js_distance",
-  "psi",
-  "prediction_label_kl_divergence",
-  "prediction_label_js_distance",
-  "prediction_label_psi",
+  ...DIVERGENCES,
+  ...DIVERGENCES.map((d) => `prediction_label_${d}`),
 ]);
