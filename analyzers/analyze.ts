@@ -1,6 +1,6 @@
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
 import { referenceBand, statusOf, worseSide } from "./math/index.js";
-import { HIGHER_IS_BETTER, LOWER_IS_BETTER } from "./metric-names.js";
+import { betterDirection } from "./metric-names.js";
 import { type AnalysisOptions, configKey } from "./options.js";
 import { type BaselineRange, baselineOf, rangeScope } from "./reference.js";
 import { metricValues, type StoredValue } from "./results.js";
@@ -76,8 +76,11 @@ export class Analyzer {
   async analyze(request: AnalyzeRequest = {}): Promise<AnalysisReport> {
     const started = performance.now();
     const runAt = this.clock();
+    // Asked to recompute: nothing learned of the baselines is taken on trust.
     this.references.clear();
     this.baselines.clear();
+    this.knownBaselines.clear();
+    this.referenceValues.clear();
     const scopes = await windowsInRange(this.store, this.options.windowMs, request, request.models ?? []);
     return this.compute(scopes, started, runAt);
   }
@@ -302,14 +305,9 @@ export class Analyzer {
     return rows.map((r) => {
       const rule = thresholds[r.metric];
       if (rule?.referenceK === undefined) return r;
-      const better = HIGHER_IS_BETTER.has(r.metric)
-        ? "higher"
-        : LOWER_IS_BETTER.has(r.metric)
-          ? "lower"
-          : undefined;
       const band = worseSide(
         referenceBand([...(values.get(id(r))?.values() ?? [])], rule.referenceK),
-        better,
+        betterDirection(r.metric),
       );
       return { ...r, status: statusOf(r.value, rule, band) };
     });

@@ -63,19 +63,25 @@ export type MetricName = (typeof EXPORTED_METRICS)[number];
 
 const DIVERGENCES = ["kl_divergence", "js_distance", "psi"];
 
-/** Metrics that are better higher: a band derived from the reference alerts only below it. */
-export const HIGHER_IS_BETTER: ReadonlySet<string> = new Set([
+/** Metrics that are better higher. */
+const HIGHER_IS_BETTER: ReadonlySet<string> = new Set([
   "accuracy",
   "roc_auc",
   "label_coverage",
   ...["precision", "recall", "f1"].flatMap((m) => [m, `${m}_macro`, `${m}_weighted`]),
 ]);
 
-/** Metrics that are better lower (errors, drift): a band derived from the reference alerts only above it. */
-export const LOWER_IS_BETTER: ReadonlySet<string> = new Set([
+/** Metrics that are better lower: errors, divergences. */
+const LOWER_IS_BETTER: ReadonlySet<string> = new Set([
   "mae",
   "rmse",
   "mape",
   ...DIVERGENCES,
   ...DIVERGENCES.map((d) => `prediction_label_${d}`),
 ]);
+
+/** Which way a metric is better: "higher", "lower", or undefined for neither (a count, a bias). */
+export function betterDirection(metric: string): "higher" | "lower" | undefined {
+  if (HIGHER_IS_BETTER.has(metric)) return "higher";
+  return LOWER_IS_BETTER.has(metric) ? "lower" : undefined;
+}

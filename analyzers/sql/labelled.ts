@@ -16,11 +16,11 @@ export interface LabelledJoin {
 const NARROW_RATIO = 8;
 
 /**
- * How a query built on labelledPredictionsSql joins a scope's `predictions` to its model's `labels`: the hash
- * table is built from the smaller side. The planner's
- * own choice went wrong both ways: for a day of 3.3 million predictions it hashed them instead of the
- * model's 1.7 million labels (2.4–4.1 s against 1.25 s), and hashing the labels for an hour's scope is
- * slower than hashing the hour. A scope much smaller than the labels also narrows the labels to its
+ * How a query built on labelledPredictionsSql joins a scope's `predictions` to its model's `labels`
+ * (counted by scopeFacts): the hash table is built from the smaller side. The planner's own choice went
+ * wrong both ways: for a day of 3.3 million predictions it hashed them instead of the model's 1.7 million
+ * labels (2.4–4.1 s against 1.25 s), and hashing the labels for an hour's scope is slower than hashing the
+ * hour. A scope much smaller than the labels also narrows the labels to its
  * prediction ids before the join: the engine skips the granules of `labels` (sorted by id) that hold none
  * of them, which is most when ids sort by time (sequential, UUIDv7), and joins only the rest (an hour of
  * 42,000 predictions against a day's 1 million labels: 0.22 s → 0.08 s); for a day's scope the id set
