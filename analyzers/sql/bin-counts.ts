@@ -1,7 +1,7 @@
 import type { Store } from "../../store/index.js";
 import { IN_SCOPE_SQL, queryRows, SCAN_SETTINGS, type Scope, scopeParams } from "../scope.js";
 import type { BinCount, ReferenceBins } from "./distributions.js";
-import { type NumericLayout, numericByLayout, numericByName } from "./feature-layouts.js";
+import { EVERY_ROW, type NumericLayout, numericByLayout, numericByName } from "./feature-layouts.js";
 
 /** Scopes of up to this many windows bin with the statement that is quicker to plan (see binCounts). */
 const COMPACT_WINDOWS = 2;
@@ -38,7 +38,9 @@ export async function binCounts(
     return `transform(roundDown(${x}, ${bounds}), ${bounds}, [0, ${edges.map((_, b) => b + 1).join(", ")}], 0)`;
   };
   const count = (present: string, binCount: number, bin: string) =>
-    `countResample(0, ${binCount}, 1)(if(${present}, toInt32(${bin}), -1))`;
+    present === EVERY_ROW
+      ? `countResample(0, ${binCount}, 1)(${bin})`
+      : `countResample(0, ${binCount}, 1)(if(${present}, toInt32(${bin}), -1))`;
   // Each feature is looked up once, in the inner query, and named there (p0, x0, …): the outer expressions
   // refer to the names, which keeps the statement small (its analysis took ~0.2 s, on any scope).
   const lookups: string[] = [];
@@ -53,7 +55,7 @@ export async function binCounts(
     }
     const name = key.slice(2);
     const i = keys.length;
-    const found = numeric ? numeric(name) : numericByName(name, i, lookups, params);
+    const found = numeric ? numeric.read(name) : numericByName(name, i, lookups, params);
     // A feature no ordering has: absent from every row, so it has no counts.
     if (found === undefined) continue;
     keys.push({ key, bins: edges.length + 1 });
@@ -91,7 +93,7 @@ export async function binCounts(
        [${counts.join(",\n")}] AS c
      FROM (
        SELECT time, predicted_value, predicted_class${lookups.map((l) => `, ${l}`).join("")}
-       FROM ${store.database}.predictions WHERE ${IN_SCOPE_SQL}
+       FROM ${store.database}.predictions WHERE ${IN_SCOPE_SQL}${numeric ? ` AND ${numeric.known}` : ""}
      )
      GROUP BY w`,
     params,

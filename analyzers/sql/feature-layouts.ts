@@ -96,34 +96,52 @@ export interface NumericLookup {
   value: string;
 }
 
+/** `NumericLookup.present` of a feature every ordering holds: every row read has it. */
+export const EVERY_ROW = "1";
+
+/** How a statement reads numeric features by position (numericByLayout). */
+export interface PositionalReads {
+  /** How to read a feature, or undefined for a feature no ordering holds. */
+  read(name: string): NumericLookup | undefined;
+  /**
+   * Keeps the rows whose ordering is one of the layouts: a statement reading by position must apply it,
+   * since a row stored since with an ordering not seen would be read at the wrong positions. Such a row's
+   * window changed, so the next incremental run counts it.
+   */
+  known: string;
+}
+
 /**
  * Numeric features read by position, from the orderings the scope has: a feature's value is the element at
  * its position in `features_numeric.values` (a constant index where every ordering holding it agrees), and
  * a row has it when its ordering is one of those holding it, tested once per distinct set of orderings
- * (named p0, p1, … in the inner query, through `lookups`). Undefined for a feature no ordering holds.
+ * (named p0, p1, … in the inner query, through `lookups`), or not at all when every ordering holds it
+ * (EVERY_ROW: a test and a conversion less per value, 5–15 % of a day's binning).
  */
 export function numericByLayout(
   layouts: readonly NumericLayout[],
   lookups: string[],
   params: Record<string, unknown>,
-): (name: string) => NumericLookup | undefined {
+): PositionalReads {
   const presence = new Map<string, string>();
   layouts.forEach((l, j) => {
     params[`h${j}`] = l.hash;
   });
-  return (name) => {
+  // As numbers: the client quotes strings, which an Array(UInt64) parameter refuses.
+  const hashes = (js: readonly number[]) => js.map((j) => BigInt(layouts[j]?.hash ?? 0));
+  params.hs_known = hashes(layouts.map((_, j) => j));
+  const read = (name: string): NumericLookup | undefined => {
     const holders = layouts
       .map((l, j) => ({ j, position: l.keys.indexOf(name) + 1 }))
       .filter((h) => h.position > 0);
     const last = holders[holders.length - 1];
     if (last === undefined) return undefined;
     const signature = holders.map((h) => h.j).join(",");
-    let present = presence.get(signature);
+    let present = holders.length === layouts.length ? EVERY_ROW : presence.get(signature);
     if (present === undefined) {
       present = `p${presence.size}`;
       presence.set(signature, present);
-      // As numbers: the client quotes strings, which an Array(UInt64) parameter refuses.
-      params[`hs${present}`] = holders.map((h) => BigInt(layouts[h.j]?.hash ?? 0));
+      params[`hs${present}`] = hashes(holders.map((h) => h.j));
       lookups.push(`has({hs${present}:Array(UInt64)}, numeric_keys_hash) AS ${present}`);
     }
     const at = (position: number) => `features_numeric.values[${position}]`;
@@ -135,6 +153,7 @@ export function numericByLayout(
           .join(", ")}, ${at(last.position)})`;
     return { present, value };
   };
+  return { read, known: "has({hs_known:Array(UInt64)}, numeric_keys_hash)" };
 }
 
 /** A numeric feature looked up by name in every row (past MAX_LAYOUTS orderings), as key index `i`. */

@@ -75,12 +75,12 @@ async function decilesByPosition(
 ): Promise<Map<string, number[]>> {
   const params = { ...sample.params };
   const lookups: string[] = [];
-  const read = numericByLayout(layouts, lookups, params);
+  const reads = numericByLayout(layouts, lookups, params);
   const keys: string[] = ["p:value"];
   const present: string[] = ["isNotNull(predicted_value)"];
   const values: string[] = ["assumeNotNull(predicted_value)"];
   for (const name of new Set(layouts.flatMap((l) => l.keys))) {
-    const found = read(name);
+    const found = reads.read(name);
     if (found === undefined) continue;
     const i = keys.push(`n:${name}`) - 1;
     lookups.push(`${found.value} AS x${i}`);
@@ -93,7 +93,7 @@ async function decilesByPosition(
        [${present.map((p, i) => `arrayDistinct(quantilesExactIf(${LEVELS})(${values[i]}, ${p}))`).join(",\n")}] AS q
      FROM (
        SELECT predicted_value${lookups.map((l) => `, ${l}`).join("")}
-       FROM ${store.database}.predictions WHERE ${sample.where}
+       FROM ${store.database}.predictions WHERE ${sample.where} AND ${reads.known}
      )`,
     params,
   );
