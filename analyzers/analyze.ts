@@ -62,7 +62,7 @@ export class Analyzer {
 
   /**
    * The stored values of each baseline's windows, for derived thresholds (withReferenceStatus), kept
-   * between runs like knownBaselines and dropped when a run recomputes a window of the baseline.
+   * between runs like knownBaselines; a run recomputing baseline windows puts in the values it writes.
    */
   private readonly referenceValues = new Map<string, { values: StoredValue[]; checkedAtMs: number }>();
 
@@ -182,20 +182,16 @@ export class Analyzer {
     return found;
   }
 
-  /**
-   * The stored values of the baseline's windows for `metrics`, read once per RECHECK_MS (see
-   * referenceValues), or every time while `recomputing` some of them.
-   */
+  /** The stored values of the baseline's windows for `metrics`, read once per RECHECK_MS (see referenceValues). */
   private async baselineValues(
     scope: Scope,
     baseline: BaselineRange,
     metrics: string[],
-    recomputing: boolean,
   ): Promise<StoredValue[]> {
     const key = referenceKey(scope, baseline);
     const now = this.clock();
     const known = this.referenceValues.get(key);
-    if (known && !recomputing && now - known.checkedAtMs < RECHECK_MS) return known.values;
+    if (known && now - known.checkedAtMs < RECHECK_MS) return known.values;
     const values = await metricValues(this.store, {
       model: scope.model,
       modelVersion: scope.modelVersion,
@@ -203,9 +199,7 @@ export class Analyzer {
       fromMs: baseline.fromMs,
       toMs: baseline.toMs,
     });
-    // What this run recomputes is stored after the read: read again next time.
-    if (recomputing) this.referenceValues.delete(key);
-    else this.referenceValues.set(key, { values, checkedAtMs: now });
+    this.referenceValues.set(key, { values, checkedAtMs: now });
     return values;
   }
 
@@ -219,7 +213,13 @@ export class Analyzer {
     const worker = async () => {
       for (let scope = pending.shift(); scope; scope = pending.shift()) {
         const computed = await this.withReferenceStatus(scope, await this.computeScope(scope));
-        await this.replace(scope, computed, runAt);
+        try {
+          await this.replace(scope, computed, runAt);
+        } catch (err) {
+          // Its baseline values, taken as written (withReferenceStatus), are not: read them again.
+          this.referenceValues.clear();
+          throw err;
+        }
         windows += scope.windowStartsMs.length;
         rows += computed.length;
       }
@@ -298,10 +298,22 @@ export class Analyzer {
       values.set(key, byWindow);
     };
     const inBaseline = (w: number) => w >= baseline.fromMs && w + windowMs <= baseline.toMs;
-    const stored = await this.baselineValues(scope, baseline, derived, scope.windowStartsMs.some(inBaseline));
-    for (const v of stored) add(id(v), v.windowStartMs, v.value);
-    for (const r of rows)
-      if (derived.includes(r.metric) && inBaseline(r.windowStartMs)) add(id(r), r.windowStartMs, r.value);
+    const recomputed = new Set(scope.windowStartsMs.filter(inBaseline));
+    const stored = await this.baselineValues(scope, baseline, derived);
+    // The baseline's values as this run leaves them: those of the windows it recomputes are its own.
+    const current: StoredValue[] = [
+      ...stored.filter((v) => !recomputed.has(v.windowStartMs)),
+      ...rows.filter((r) => derived.includes(r.metric) && recomputed.has(r.windowStartMs)),
+    ].map(({ segment, metric, subject, windowStartMs, value }) => ({
+      segment,
+      metric,
+      subject,
+      windowStartMs,
+      value,
+    }));
+    if (recomputed.size > 0)
+      this.referenceValues.set(referenceKey(scope, baseline), { values: current, checkedAtMs: this.clock() });
+    for (const v of current) add(id(v), v.windowStartMs, v.value);
     return rows.map((r) => {
       const rule = thresholds[r.metric];
       if (rule?.referenceK === undefined) return r;
