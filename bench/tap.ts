@@ -3,9 +3,9 @@
  * TF Serving :predict of 8 instances at once; the load calls it directly and through the tap (inside a
  * `serve` child, recording every call into its embedded store) at 2,000 requests/s each (BENCH_TAP_RATE),
  * for BENCH_TAP_SECONDS each, in alternating phases of BENCH_TAP_PHASE_MS (so that whatever else the
- * machine does falls on both sides alike), and prints p50 / p99 of both and the difference, and the serve
- * child's CPU per call through the tap (its main thread, its other threads by name, all of it): the machine
- * this runs on may be shared, so latency alone can mislead. The load and the upstream speak HTTP over raw
+ * machine does falls on both sides alike), and prints p50 / p90 / p99 / p99.9 (`p999`) of both and the
+ * difference, and the serve child's CPU per call through the tap (its main thread, its other threads by name,
+ * all of it): the machine this runs on may be shared, so latency alone can mislead. The load and the upstream speak HTTP over raw
  * TCP (raw-http.ts) so that they take little of the CPU the proxy is measured on.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -143,7 +143,9 @@ async function main(): Promise<void> {
     tapped.sort((a, b) => a - b);
     for (const [name, q] of [
       ["p50", 0.5],
+      ["p90", 0.9],
       ["p99", 0.99],
+      ["p999", 0.999],
     ] as const) {
       const d = quantile(direct, q);
       const t = quantile(tapped, q);
