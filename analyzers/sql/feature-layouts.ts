@@ -28,14 +28,19 @@ export interface KeysHashRange {
 export const KEYS_HASH_RANGE_SQL =
   "count() AS rows, toString(min(numeric_keys_hash)) AS lo, toString(max(numeric_keys_hash)) AS hi";
 
+/** A KeysHashRange from the row KEYS_HASH_RANGE_SQL selected (none: an empty scope). */
+export function keysHashRangeOf(row: KeysHashRange | undefined): KeysHashRange {
+  return { rows: Number(row?.rows ?? 0), lo: row?.lo ?? "", hi: row?.hi ?? "" };
+}
+
 /** Reads a scope's KeysHashRange. */
 async function keysHashRange(store: Store, scope: Scope, windowMs: number): Promise<KeysHashRange> {
-  const [range] = await queryRows<KeysHashRange>(
+  const [row] = await queryRows<KeysHashRange>(
     store,
     `SELECT ${KEYS_HASH_RANGE_SQL} FROM ${store.database}.predictions WHERE ${IN_SCOPE_SQL}`,
     scopeParams(scope, windowMs),
   );
-  return { rows: Number(range?.rows ?? 0), lo: range?.lo ?? "", hi: range?.hi ?? "" };
+  return keysHashRangeOf(row);
 }
 
 /**

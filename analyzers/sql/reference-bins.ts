@@ -11,7 +11,7 @@ const GRANULE_ROWS = 8192;
  * of about this many, which moves numeric edges by well under a bin's width, leaves out of the top values
  * only those too rare to matter, and keeps the work bounded.
  */
-export const REFERENCE_SAMPLE_ROWS = 200_000;
+const REFERENCE_SAMPLE_ROWS = 200_000;
 
 const LEVELS = DECILES.join(", ");
 

@@ -1,6 +1,12 @@
 import type { Store } from "../../store/index.js";
 import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams } from "../scope.js";
-import { KEYS_HASH_RANGE_SQL, type NumericLayout, numericLayouts } from "./feature-layouts.js";
+import {
+  KEYS_HASH_RANGE_SQL,
+  type KeysHashRange,
+  keysHashRangeOf,
+  type NumericLayout,
+  numericLayouts,
+} from "./feature-layouts.js";
 
 /** What computing a scope needs to know before scanning it. */
 export interface ScopeFacts {
@@ -21,7 +27,7 @@ export interface ScopeFacts {
  */
 export async function scopeFacts(store: Store, scope: Scope, windowMs: number): Promise<ScopeFacts> {
   const db = store.database;
-  const [row] = await queryRows<{ rows: number; lo: string; hi: string; labels: number; shadowed: number }>(
+  const [row] = await queryRows<KeysHashRange & { labels: number; shadowed: number }>(
     store,
     `SELECT ${KEYS_HASH_RANGE_SQL},
        (SELECT count() FROM ${db}.labels WHERE model = {model:String}) AS labels,
@@ -29,7 +35,7 @@ export async function scopeFacts(store: Store, scope: Scope, windowMs: number): 
      FROM ${db}.predictions WHERE ${IN_SCOPE_SQL}`,
     scopeParams(scope, windowMs),
   );
-  const range = { rows: Number(row?.rows ?? 0), lo: row?.lo ?? "", hi: row?.hi ?? "" };
+  const range = keysHashRangeOf(row);
   return {
     predictions: range.rows,
     labels: Number(row?.labels ?? 0),
