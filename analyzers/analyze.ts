@@ -1,4 +1,5 @@
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
+import { classBinCounts, withoutPredictedClass } from "./class-bins.js";
 import { referenceBand, statusOf, worseSide } from "./math/index.js";
 import { betterDirection } from "./metric-names.js";
 import { type AnalysisOptions, configKey } from "./options.js";
@@ -8,7 +9,7 @@ import { queryRows, type Scope } from "./scope.js";
 import { shadowMetrics } from "./shadow-metrics.js";
 import { binCounts } from "./sql/bin-counts.js";
 import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
-import type { BinCount, ReferenceBins } from "./sql/distributions.js";
+import { type BinCount, PREDICTED_CLASS_KEY, type ReferenceBins } from "./sql/distributions.js";
 import { numericLayouts } from "./sql/feature-layouts.js";
 import { type LabelledJoin, labelledJoin } from "./sql/labelled.js";
 import { referenceBins } from "./sql/reference-bins.js";
@@ -234,11 +235,15 @@ export class Analyzer {
   private async computeScope(scope: Scope): Promise<MetricRow[]> {
     const { windowMs, segments, thresholds } = this.options;
     const facts = await scopeFacts(this.store, scope, windowMs);
-    const drift = await this.drift(scope, facts);
     const join = labelledJoin(facts);
+    const allTraffic = await windowCells(this.store, scope, windowMs, join);
+    const drift = await this.drift(scope, facts, allTraffic);
     const rows: MetricRow[] = [];
     for (const segmentKey of [undefined, ...segments]) {
-      const cells = await windowCells(this.store, scope, windowMs, join, segmentKey);
+      const cells =
+        segmentKey === undefined
+          ? allTraffic
+          : await windowCells(this.store, scope, windowMs, join, segmentKey);
       if (segmentKey === undefined) rows.push(...(await this.rocAuc(scope, cells, join)));
       const groups = new Map<string, typeof cells>();
       for (const c of cells) {
@@ -354,10 +359,14 @@ export class Analyzer {
     );
   }
 
-  /** Bin counts of each window and of its reference, or undefined when there is no reference yet. */
+  /**
+   * Bin counts of each window and of its reference, or undefined when there is no reference yet. `cells`:
+   * the scope's window cells of all traffic, which count its predicted classes.
+   */
   private async drift(
     scope: Scope,
     facts: ScopeFacts,
+    cells: readonly WindowCell[],
   ): Promise<
     { of(windowStartMs: number): { reference: string; distributions: KeyDistributions[] } } | undefined
   > {
@@ -385,19 +394,26 @@ export class Analyzer {
     let ref = this.references.get(cacheKey);
     const inBaseline = (w: number) => w + windowMs > baseline.fromMs && w < baseline.toMs;
     let current: Map<number, Counts>;
+    // The predicted classes of the scope's own windows are counted by the cells already.
+    const scopeCounts = async (bins: ReferenceBins, layouts: ScopeFacts["layouts"]) => {
+      const top = bins.top.get(PREDICTED_CLASS_KEY);
+      if (top === undefined) return binCounts(this.store, scope, windowMs, bins, layouts);
+      const rest = await binCounts(this.store, scope, windowMs, withoutPredictedClass(bins), layouts);
+      return [...rest, ...classBinCounts(cells, top)];
+    };
     if (ref) {
-      current = byWindow(await binCounts(this.store, scope, windowMs, ref.bins, facts.layouts));
+      current = byWindow(await scopeCounts(ref.bins, facts.layouts));
     } else {
       // One pass over the windows asked for and the baseline's: they often overlap (the first day).
       const union = [...new Set([...scope.windowStartsMs, ...refScope.windowStartsMs])].sort((a, b) => a - b);
       const both = { ...scope, windowStartsMs: union };
       // The orderings of the scope and the baseline together serve both: a first run's scope holds the baseline.
-      const layouts =
-        union.length === scope.windowStartsMs.length
-          ? facts.layouts
-          : await numericLayouts(this.store, both, windowMs);
+      const scopeHoldsBaseline = union.length === scope.windowStartsMs.length;
+      const layouts = scopeHoldsBaseline ? facts.layouts : await numericLayouts(this.store, both, windowMs);
       const bins = await referenceBins(this.store, refScope, windowMs, categoricalTopN, layouts);
-      const counts = await binCounts(this.store, both, windowMs, bins, layouts);
+      const counts = scopeHoldsBaseline
+        ? await scopeCounts(bins, layouts)
+        : await binCounts(this.store, both, windowMs, bins, layouts);
       ref = { bins, counts: byKey(counts.filter((c) => inBaseline(c.windowStartMs))) };
       this.references.set(cacheKey, ref);
       current = byWindow(counts);

@@ -9,6 +9,7 @@ import {
   statusOf,
   type ThresholdRule,
 } from "./math/index.js";
+import { PREDICTED_CLASS_KEY } from "./sql/distributions.js";
 import type { WindowCell } from "./sql/window-cells.js";
 
 /** Which window of which model version, and the segment ("" for all traffic). */
@@ -31,7 +32,7 @@ export type Thresholds = Readonly<Record<string, ThresholdRule>>;
 
 /** A subject for each drift key: the feature's name, or `prediction.class` / `prediction.value`. */
 export function driftSubject(key: string): string {
-  if (key === "p:class") return "prediction.class";
+  if (key === PREDICTED_CLASS_KEY) return "prediction.class";
   if (key === "p:value") return "prediction.value";
   return key.slice(2);
 }

@@ -1,6 +1,6 @@
 import type { Store } from "../../store/index.js";
 import { IN_SCOPE_SQL, queryRows, SCAN_SETTINGS, type Scope, scopeParams } from "../scope.js";
-import type { BinCount, ReferenceBins } from "./distributions.js";
+import { type BinCount, PREDICTED_CLASS_KEY, type ReferenceBins } from "./distributions.js";
 import { EVERY_ROW, type NumericLayout, numericByLayout, numericByName } from "./feature-layouts.js";
 
 /** Scopes of up to this many windows bin with the statement that is quicker to plan (see binCounts). */
@@ -66,7 +66,7 @@ export async function binCounts(
     const i = keys.push({ key, bins: top.length + 1 }) - 1;
     params[`t${i}`] = top;
     params[`b${i}`] = top.map((_, b) => b + 1);
-    if (key === "p:class") {
+    if (key === PREDICTED_CLASS_KEY) {
       counts.push(
         count("predicted_class != ''", top.length + 1, `indexOf({t${i}:Array(String)}, predicted_class)`),
       );

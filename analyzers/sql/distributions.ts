@@ -9,6 +9,9 @@ export interface ReferenceBins {
   top: Map<string, string[]>;
 }
 
+/** The key of the predicted class. */
+export const PREDICTED_CLASS_KEY = "p:class";
+
 export interface BinCount {
   windowStartMs: number;
   key: string;

@@ -345,6 +345,11 @@ describe("the analyzers, on events sent through the collector", () => {
     expect(e.labelled).toBeGreaterThan(classification(LATE_HOUR, onTime.labels).labelled);
     close(find(after, { hour: LATE_HOUR, metric: "accuracy" }).value, e.accuracy);
     close(find(after, { hour: LATE_HOUR, metric: "labelled_count" }).value, e.labelled);
+    // The predicted classes' drift: counted here from the window's cells against the baseline's bins kept
+    // from the first run, and below by the binning statement (a new analyzer bins the baseline with it).
+    const classDrift = categoricalDrift((p) => p.predictedClass as string, LATE_HOUR);
+    const classKl = { hour: LATE_HOUR, metric: "kl_divergence", subject: "prediction.class" };
+    close(find(after, classKl).value, classDrift);
     // Its statuses came from the baseline values the first run kept in memory; an analyzer that reads
     // them back from the table grades the window the same.
     await new Analyzer(service.store, options).analyze({
@@ -357,7 +362,9 @@ describe("the analyzers, on events sent through the collector", () => {
         .filter((r) => r.ws === START + LATE_HOUR * HOUR_MS && r.model === "churn")
         .map((r) => `${r.segment}|${r.metric}|${r.subject}|${r.status}`)
         .sort();
-    expect(statuses(await metricRows())).toEqual(statuses(after));
+    const again = await metricRows();
+    expect(statuses(again)).toEqual(statuses(after));
+    close(find(again, classKl).value, classDrift);
     expect(statuses(after).some((s) => s.startsWith("|accuracy||"))).toBe(true);
   });
 
