@@ -7,11 +7,11 @@ const DAY_MS = 24 * HOUR_MS;
 const DAY0 = Math.floor(Date.now() / DAY_MS) * DAY_MS - 3 * DAY_MS;
 const hour = (h: number) => DAY0 + h * HOUR_MS;
 
-const prediction = (id: string, at: number, cls: string) =>
+const prediction = (id: string, at: number, cls: string, model = "placed") =>
   JSON.stringify({
     event: "ml.prediction",
     time: at,
-    "ml.model.name": "placed",
+    "ml.model.name": model,
     "ml.model.version": "v1",
     "ml.prediction.id": id,
     "ml.prediction.class": cls,
@@ -39,11 +39,11 @@ async function send(lines: string[]): Promise<void> {
   await service.flushed();
 }
 
-const accuracyAt = async (h: number) => {
+const accuracyAt = async (h: number, model = "placed") => {
   const rows = await service.rows<{ value: number; sample_size: number }>(
     `SELECT value, sample_size FROM modelwatch.metrics FINAL
-     WHERE model = 'placed' AND metric = 'accuracy' AND window_start = fromUnixTimestamp64Milli({ws:Int64}, 'UTC')`,
-    { ws: hour(h) },
+     WHERE model = {model:String} AND metric = 'accuracy' AND window_start = fromUnixTimestamp64Milli({ws:Int64}, 'UTC')`,
+    { ws: hour(h), model },
   );
   return rows[0];
 };
@@ -82,6 +82,20 @@ describe("labels, whenever they come", () => {
     // b corrected to cat: dog→cat ✗.
     expect(await accuracyAt(1)).toEqual({ value: 0.5, sample_size: 2 });
     expect(await accuracyAt(2)).toEqual({ value: 0, sample_size: 1 });
+  });
+
+  it("counts a late label for its own model's prediction only, where another model's has the same id", async () => {
+    await send([prediction("s", hour(5), "cat"), prediction("s", hour(6), "dog", "twin")]);
+    await analyzer.analyzeChanges();
+    await send([label("s", "cat")]);
+    await analyzer.analyzeChanges();
+    expect(await accuracyAt(5)).toEqual({ value: 1, sample_size: 1 });
+    // The twin's window may be recomputed too (labels are looked up by id), but it has no label.
+    expect(await accuracyAt(6, "twin")).toBeUndefined();
+    const twinCount = await service.rows<{ value: number }>(
+      `SELECT value FROM modelwatch.metrics FINAL WHERE model = 'twin' AND metric = 'labelled_count'`,
+    );
+    expect(twinCount).toEqual([{ value: 0 }]);
   });
 
   it("gives an analysis of a range asked for the labels stored since the last run", async () => {
