@@ -16,10 +16,8 @@ const toScopes = (rows: ScopeRow[]): Scope[] =>
  * `prediction_ids`, sorted for that; a label for a prediction stored since is covered by the first part),
  * and those holding predictions a candidate answered since (a replay answers old predictions, which
  * `shadow_predictions` keeps at their own event time and version). Work per run follows what arrived, not
- * the history. Labels are looked up by id alone: where models share ids, a label for one also brings the
- * other's window, recomputed to the same values; the set of ids alone is quicker to build and to search the
- * index with than (model, id) pairs (an hour's 208,000 labels against 10 million ids: 70–100 ms against
- * 120–150 ms; adding `model IN` the labels' models made it 0.4–0.6 s).
+ * the history. The index is searched by (model, id) pairs: searched by ids alone beside the models
+ * condition, it was read whole (0.5 s against 0.15 s for an hour's 208,000 labels against 10 million ids).
  */
 export async function windowsChangedSince(
   store: Store,
@@ -38,8 +36,8 @@ export async function windowsChangedSince(
        UNION ALL
        SELECT model, model_version, ${WINDOW_START_SQL} AS ws
        FROM ${db}.prediction_ids
-       WHERE ${MODELS_SQL} AND prediction_id IN (
-         SELECT prediction_id FROM ${db}.labels
+       WHERE ${MODELS_SQL} AND (model, prediction_id) IN (
+         SELECT model, prediction_id FROM ${db}.labels
          WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC') AND ${MODELS_SQL}
        )
        UNION ALL

@@ -90,7 +90,7 @@ describe("labels, whenever they come", () => {
     await send([label("s", "cat")]);
     await analyzer.analyzeChanges();
     expect(await accuracyAt(5)).toEqual({ value: 1, sample_size: 1 });
-    // The twin's window may be recomputed too (labels are looked up by id), but it has no label.
+    // The twin's prediction has the same id but another model: the label is not its.
     expect(await accuracyAt(6, "twin")).toBeUndefined();
     const twinCount = await service.rows<{ value: number }>(
       `SELECT value FROM modelwatch.metrics FINAL WHERE model = 'twin' AND metric = 'labelled_count'`,
