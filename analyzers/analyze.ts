@@ -1,7 +1,7 @@
 import { type MetricRow, metricRecord, type Store, StoreError, utcText } from "../store/index.js";
 import { classBinCounts, withoutPredictedClass } from "./class-bins.js";
-import { referenceBand, statusOf, worseSide } from "./math/index.js";
-import { betterDirection } from "./metric-names.js";
+import { bandForSample, referenceBand, statusOf, worseSide } from "./math/index.js";
+import { betterDirection, isSampleEstimate } from "./metric-names.js";
 import { type AnalysisOptions, configKey } from "./options.js";
 import { type BaselineRange, baselineOf, rangeScope } from "./reference.js";
 import { metricValues, type StoredValue } from "./results.js";
@@ -286,7 +286,8 @@ export class Analyzer {
   /**
    * Statuses from the reference: for each metric whose rule has `referenceK`, the band mean ± k·sd of its
    * values over the baseline's windows (those stored, overridden by those just computed), as NannyML
-   * derives thresholds. No baseline yet (or `previous` windows as reference): static bands only.
+   * derives thresholds, widened for a window of fewer samples than the baseline's windows had (their
+   * median; bandForSample). No baseline yet (or `previous` windows as reference): static bands only.
    */
   private async withReferenceStatus(scope: Scope, rows: MetricRow[]): Promise<MetricRow[]> {
     const { thresholds, reference, windowMs } = this.options;
@@ -296,10 +297,10 @@ export class Analyzer {
     if (!baseline) return rows;
     const id = (r: { segment: string; metric: string; subject: string }) =>
       `${r.segment}\u0000${r.metric}\u0000${r.subject}`;
-    const values = new Map<string, Map<number, number>>();
-    const add = (key: string, windowStartMs: number, value: number) => {
-      const byWindow = values.get(key) ?? new Map<number, number>();
-      byWindow.set(windowStartMs, value);
+    const values = new Map<string, Map<number, StoredValue>>();
+    const add = (key: string, v: StoredValue) => {
+      const byWindow = values.get(key) ?? new Map<number, StoredValue>();
+      byWindow.set(v.windowStartMs, v);
       values.set(key, byWindow);
     };
     const inBaseline = (w: number) => w >= baseline.fromMs && w + windowMs <= baseline.toMs;
@@ -309,24 +310,33 @@ export class Analyzer {
     const current: StoredValue[] = [
       ...stored.filter((v) => !recomputed.has(v.windowStartMs)),
       ...rows.filter((r) => derived.includes(r.metric) && recomputed.has(r.windowStartMs)),
-    ].map(({ segment, metric, subject, windowStartMs, value }) => ({
+    ].map(({ segment, metric, subject, windowStartMs, value, sampleSize }) => ({
       segment,
       metric,
       subject,
       windowStartMs,
       value,
+      sampleSize,
     }));
     if (recomputed.size > 0)
       this.referenceValues.set(referenceKey(scope, baseline), { values: current, checkedAtMs: this.clock() });
-    for (const v of current) add(id(v), v.windowStartMs, v.value);
+    for (const v of current) add(id(v), v);
     return rows.map((r) => {
       const rule = thresholds[r.metric];
       if (rule?.referenceK === undefined) return r;
-      const band = worseSide(
-        referenceBand([...(values.get(id(r))?.values() ?? [])], rule.referenceK),
-        betterDirection(r.metric),
+      const ref = [...(values.get(id(r))?.values() ?? [])];
+      const band = referenceBand(
+        ref.map((v) => v.value),
+        rule.referenceK,
       );
-      return { ...r, status: statusOf(r.value, rule, band) };
+      const sized = isSampleEstimate(r.metric)
+        ? bandForSample(
+            band,
+            ref.map((v) => v.sampleSize),
+            r.sampleSize,
+          )
+        : band;
+      return { ...r, status: statusOf(r.value, rule, worseSide(sized, betterDirection(r.metric))) };
     });
   }
 

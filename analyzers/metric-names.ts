@@ -80,6 +80,20 @@ const LOWER_IS_BETTER: ReadonlySet<string> = new Set([
   ...DIVERGENCES.map((d) => `prediction_label_${d}`),
 ]);
 
+/** Metrics whose value is a count of their sample rather than estimated from it. */
+const COUNTS: ReadonlySet<string> = new Set([
+  "count",
+  "labelled_count",
+  "confusion",
+  "shadow_count",
+  "shadow_confusion",
+]);
+
+/** Whether a metric is estimated from its sample (a rate, a mean, a divergence): noisier the smaller it is. */
+export function isSampleEstimate(metric: string): boolean {
+  return !COUNTS.has(metric);
+}
+
 /** Which way a metric is better: "higher", "lower", or undefined for neither (a count, a bias). */
 export function betterDirection(metric: string): "higher" | "lower" | undefined {
   if (HIGHER_IS_BETTER.has(metric)) return "higher";

@@ -79,6 +79,7 @@ export interface StoredValue {
   subject: string;
   windowStartMs: number;
   value: number;
+  sampleSize: number;
 }
 
 /** Values of some metrics of one model version in the windows starting in [fromMs, toMs). */
@@ -92,14 +93,19 @@ export async function metricValues(
     subject: string;
     ws: number;
     value: number;
+    sample_size: number;
   }>(
     store,
-    `SELECT segment, metric, subject, toUnixTimestamp64Milli(window_start) AS ws, value
+    `SELECT segment, metric, subject, toUnixTimestamp64Milli(window_start) AS ws, value, sample_size
      FROM ${store.database}.metrics FINAL
      WHERE model = {model:String} AND model_version = {version:String} AND has({metrics:Array(String)}, metric)
        AND window_start >= fromUnixTimestamp64Milli({from_ms:Int64}, 'UTC')
        AND window_start < fromUnixTimestamp64Milli({to_ms:Int64}, 'UTC')`,
     { model: q.model, version: q.modelVersion, metrics: q.metrics, from_ms: q.fromMs, to_ms: q.toMs },
   );
-  return rows.map(({ ws, ...r }) => ({ ...r, windowStartMs: Number(ws) }));
+  return rows.map(({ ws, sample_size, ...r }) => ({
+    ...r,
+    windowStartMs: Number(ws),
+    sampleSize: Number(sample_size),
+  }));
 }

@@ -21,6 +21,7 @@ export {
 } from "./regression.js";
 export {
   type Band,
+  bandForSample,
   referenceBand,
   type Status,
   statusOf,

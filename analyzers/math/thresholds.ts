@@ -1,4 +1,4 @@
-import { mean, standardDeviation } from "simple-statistics";
+import { mean, median, standardDeviation } from "simple-statistics";
 
 /** An interval of acceptable values; a missing side is unbounded, and a value equal to a bound is inside. */
 export interface Band {
@@ -32,6 +32,26 @@ export function referenceBand(values: readonly number[], k: number): Band | unde
   const centre = mean(values);
   const spread = k * standardDeviation(values);
   return { min: centre - spread, max: centre + spread };
+}
+
+/**
+ * A derived band for a window whose value comes from `sampleSize` samples, where the reference windows'
+ * values came from `referenceSizes` (their median counts): below it the band's half-width grows by
+ * √(median / sampleSize), as the standard error of a rate or a mean does. A window still filling (labels
+ * that come an hour late leave the newest window half labelled) is then no alert for its noise alone. At or
+ * above the median, and for a band open on a side, the band is as given.
+ */
+export function bandForSample(
+  band: Band | undefined,
+  referenceSizes: readonly number[],
+  sampleSize: number,
+): Band | undefined {
+  if (band?.min === undefined || band.max === undefined || referenceSizes.length === 0) return band;
+  const referenceSize = median([...referenceSizes]);
+  if (!(sampleSize > 0) || !(referenceSize > sampleSize)) return band;
+  const centre = (band.min + band.max) / 2;
+  const half = ((band.max - band.min) / 2) * Math.sqrt(referenceSize / sampleSize);
+  return { min: centre - half, max: centre + half };
 }
 
 /**

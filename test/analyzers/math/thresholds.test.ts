@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type Band,
+  bandForSample,
   referenceBand,
   type Status,
   statusOf,
@@ -136,5 +137,38 @@ describe("worseSide", () => {
     expect(statusOf(0.95, undefined, worseSide(band, "higher"))).toBe("ok");
     expect(statusOf(0.65, undefined, worseSide(band, "higher"))).toBe("alert");
     expect(statusOf(0.65, undefined, worseSide(band, "lower"))).toBe("ok");
+  });
+});
+
+describe("bandForSample", () => {
+  const band: Band = { min: 0.7, max: 0.9 };
+  it.each([
+    // Reference windows of 100 (median of 90, 100, 400); a window of 25: √(100/25) = 2 → 0.8 ± 0.2.
+    {
+      why: "widens by √(median / n) for a smaller window",
+      sizes: [400, 90, 100],
+      n: 25,
+      want: { min: 0.6, max: 1.0 },
+    },
+    // Median of 60 and 100 is 80; a window of 20: √4 = 2.
+    {
+      why: "takes the median of an even count as the mean of the middle two",
+      sizes: [100, 60],
+      n: 20,
+      want: { min: 0.6, max: 1.0 },
+    },
+    { why: "keeps the band for a window as large as the reference's", sizes: [100, 100], n: 100, want: band },
+    { why: "never narrows it for a larger window", sizes: [100], n: 400, want: band },
+    { why: "keeps it for a window without samples", sizes: [100], n: 0, want: band },
+    { why: "keeps it without reference sizes", sizes: [], n: 10, want: band },
+  ])("$why", ({ sizes, n, want }) => {
+    const got = bandForSample(band, sizes, n);
+    expect(got?.min).toBeCloseTo(want.min as number, 12);
+    expect(got?.max).toBeCloseTo(want.max as number, 12);
+  });
+
+  it("leaves a band open on a side, and an absent band, as they are", () => {
+    expect(bandForSample({ min: 0.7 }, [100], 25)).toEqual({ min: 0.7 });
+    expect(bandForSample(undefined, [100], 25)).toBeUndefined();
   });
 });
