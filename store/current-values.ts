@@ -20,6 +20,11 @@ export interface CurrentValue {
   status: "ok" | "warn" | "alert";
   windowStartMs: number;
   sampleSize: number;
+  /**
+   * The status of the settled window before the one the value comes from, when the value comes from a
+   * settled window and an earlier one is settled too: whether an alert is sustained.
+   */
+  previousStatus?: "ok" | "warn" | "alert";
 }
 
 /**
@@ -38,6 +43,7 @@ export async function currentValues(store: Store, nowMs: number = Date.now()): P
     status: CurrentValue["status"];
     ws: number;
     n: number;
+    previous: "" | CurrentValue["status"];
   }>(
     store,
     `SELECT model, model_version, metric, subject,
@@ -45,12 +51,14 @@ export async function currentValues(store: Store, nowMs: number = Date.now()): P
        toUnixTimestamp64Milli(if(any_settled, maxIf(window_start, settled), max(window_start))) AS ws,
        if(any_settled, argMaxIf(value, window_start, settled), argMax(value, window_start)) AS value,
        if(any_settled, argMaxIf(status, window_start, settled), argMax(status, window_start)) AS status,
-       if(any_settled, argMaxIf(sample_size, window_start, settled), argMax(sample_size, window_start)) AS n
+       if(any_settled, argMaxIf(sample_size, window_start, settled), argMax(sample_size, window_start)) AS n,
+       if(countIf(settled) >= 2, arraySort(groupArrayIf((window_start, window_status), settled))[-2].2, '') AS previous
      FROM (
        SELECT *, window_end <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')
                  AND sample_size >= greatest({min_sample:UInt32}, {min_share:Float64} * typical) AS settled
        FROM (
-         SELECT *, median(sample_size) OVER (PARTITION BY model, model_version, metric, subject) AS typical
+         SELECT *, status AS window_status,
+           median(sample_size) OVER (PARTITION BY model, model_version, metric, subject) AS typical
          FROM ${store.database}.metrics FINAL
          WHERE segment = '' AND metric NOT IN ('confusion', 'shadow_confusion')
        )
@@ -68,5 +76,6 @@ export async function currentValues(store: Store, nowMs: number = Date.now()): P
     status: r.status,
     windowStartMs: Number(r.ws),
     sampleSize: Number(r.n),
+    ...(r.previous === "" ? {} : { previousStatus: r.previous }),
   }));
 }

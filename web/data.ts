@@ -9,7 +9,10 @@ export interface ModelHealth {
   health: Health;
   /** Start of the newest window a status was taken from, epoch ms. */
   windowStartMs: number;
-  /** The metrics whose newest value is in alert, `metric` or `metric:subject`. */
+  /**
+   * The alerts the health counts, `metric` or `metric:subject`: drift metrics in alert in their newest
+   * window, quality metrics in alert in their newest two (see modelHealth).
+   */
   alerts: string[];
   /** Predictions in that window. */
   predictions: number;
@@ -30,7 +33,11 @@ const DRIFT = new Set([
 
 /**
  * Each model version's health from its metrics' present values (store's currentValues, as /metrics exports
- * them): degraded when a quality metric is in alert, else drifting when a drift metric is, else healthy.
+ * them): degraded when a quality metric is in alert in its newest two settled windows, else drifting when a
+ * drift metric is in alert, else healthy. A quality metric's band (mean ± 3 sd of the baseline's windows)
+ * leaves some windows outside by chance: 1.75 % of them for a rare class's precision (a simulation of the
+ * demo's fraud model). One window in alert is a reason to look, two in a row a degradation, as the
+ * Prometheus rules wait (`for:`) before they fire. Drift bands are fixed and seldom crossed by chance.
  */
 export async function modelHealth(store: Store, nowMs: number = Date.now()): Promise<ModelHealth[]> {
   const byVersion = new Map<string, ModelHealth>();
@@ -50,7 +57,9 @@ export async function modelHealth(store: Store, nowMs: number = Date.now()): Pro
     }
     h.windowStartMs = Math.max(h.windowStartMs, v.windowStartMs);
     if (v.metric === "count") h.predictions = v.value;
-    if (v.status === "alert") h.alerts.push(v.subject === "" ? v.metric : `${v.metric}:${v.subject}`);
+    const counted = DRIFT.has(v.metric) || v.previousStatus === "alert";
+    if (v.status === "alert" && counted)
+      h.alerts.push(v.subject === "" ? v.metric : `${v.metric}:${v.subject}`);
   }
   return [...byVersion.values()].map((h) => {
     h.alerts.sort();

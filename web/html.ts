@@ -53,7 +53,7 @@ export function overviewPage(models: readonly ModelHealth[], assets: Assets, bas
 <td class="muted">${new Date(m.windowStartMs).toISOString().slice(0, 16).replace("T", " ")} UTC</td>
 <td>${m.predictions}</td>
 <td class="muted">${escapeHtml(m.alerts.join(", "))}</td></tr>`;
-  const body = `<h1>modelwatch</h1><p class="muted">Each model version's health: each of its metrics in its newest complete window.</p>
+  const body = `<h1>modelwatch</h1><p class="muted">Each model version's health: each of its metrics in its newest complete window; a quality metric counts once in alert two windows in a row.</p>
 ${
   models.length === 0
     ? "<p>No analysed windows yet: send predictions (see the README), or run <code>npm start -- --demo</code>.</p>"
