@@ -4,8 +4,9 @@
  * JS / PSI for every feature), then an incremental run after one more hour of data. For comparison, the same
  * predictions and labels go to pandas + scikit-learn + scipy (bench/analyze_reference.py, run by Debian's
  * python3 when it has those packages) computing accuracy, macro recall and one feature's KL per window.
- * Prints `name: value unit` lines. BENCH_PREDICTIONS scales the data (default 10,000,000); BENCH_PROFILE=1
- * adds the time each kind of statement took (`profile_full:` / `profile_incremental:` lines).
+ * Prints `name: value unit` lines, with the CPU each run used (Node and the engine's threads: on a shared
+ * machine, wall time alone can mislead). BENCH_PREDICTIONS scales the data (default 10,000,000);
+ * BENCH_PROFILE=1 adds the time each kind of statement took (`profile_full:` / `profile_incremental:` lines).
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -40,9 +41,11 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_PROFILE === "1" ? profileStatements(store) : undefined;
     const analyzer = new Analyzer(store, { ...DEFAULT_ANALYSIS, lateVisibilityMs: 0 });
     t = performance.now();
+    let cpu = process.cpuUsage();
     const full = await analyzer.analyzeChanges();
     const fullSeconds = (performance.now() - t) / 1000;
     console.log(`analyze_full: ${fullSeconds.toFixed(2)} s`);
+    console.log(`analyze_full_cpu: ${cpuSeconds(cpu).toFixed(2)} s`);
     console.log(`analyze_full_windows: ${full.windows} windows`);
     console.log(`analyze_full_rows: ${full.rows} rows`);
     profile?.print("full");
@@ -55,8 +58,10 @@ async function main(): Promise<void> {
     await generate(store, PREDICTIONS, perHour, DAY_MS, HOUR_MS);
     await mergesSettled(store);
     t = performance.now();
+    cpu = process.cpuUsage();
     const incremental = await analyzer.analyzeChanges();
     console.log(`analyze_incremental_one_hour: ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    console.log(`analyze_incremental_cpu: ${cpuSeconds(cpu).toFixed(2)} s`);
     console.log(`analyze_incremental_windows: ${incremental.windows} windows`);
     profile?.print("incremental");
 
@@ -146,6 +151,12 @@ function profileStatements(store: Store): { print(run: string): void } {
       spent.clear();
     },
   };
+}
+
+/** CPU seconds this process (Node and the embedded engine's threads) used since `since`. */
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
 }
 
 async function mergesSettled(store: Store): Promise<void> {
