@@ -297,12 +297,6 @@ export class Analyzer {
     if (!baseline) return rows;
     const id = (r: { segment: string; metric: string; subject: string }) =>
       `${r.segment}\u0000${r.metric}\u0000${r.subject}`;
-    const values = new Map<string, Map<number, StoredValue>>();
-    const add = (key: string, v: StoredValue) => {
-      const byWindow = values.get(key) ?? new Map<number, StoredValue>();
-      byWindow.set(v.windowStartMs, v);
-      values.set(key, byWindow);
-    };
     const inBaseline = (w: number) => w >= baseline.fromMs && w + windowMs <= baseline.toMs;
     const recomputed = new Set(scope.windowStartsMs.filter(inBaseline));
     const stored = await this.baselineValues(scope, baseline, derived);
@@ -320,11 +314,17 @@ export class Analyzer {
     }));
     if (recomputed.size > 0)
       this.referenceValues.set(referenceKey(scope, baseline), { values: current, checkedAtMs: this.clock() });
-    for (const v of current) add(id(v), v);
+    // One value per window and identity: stored ones are distinct (FINAL), recomputed ones replace theirs.
+    const byId = new Map<string, StoredValue[]>();
+    for (const v of current) {
+      const list = byId.get(id(v));
+      if (list) list.push(v);
+      else byId.set(id(v), [v]);
+    }
     return rows.map((r) => {
       const rule = thresholds[r.metric];
       if (rule?.referenceK === undefined) return r;
-      const ref = [...(values.get(id(r))?.values() ?? [])];
+      const ref = byId.get(id(r)) ?? [];
       const band = referenceBand(
         ref.map((v) => v.value),
         rule.referenceK,

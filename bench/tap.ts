@@ -4,9 +4,9 @@
  * `serve` child, recording every call into its embedded store) at 2,000 requests/s each (BENCH_TAP_RATE),
  * for BENCH_TAP_SECONDS each, in alternating phases of BENCH_TAP_PHASE_MS (so that whatever else the
  * machine does falls on both sides alike), and prints p50 / p90 / p99 / p99.9 (`p999`) of both and the
- * difference, and the serve child's CPU per call through the tap (its main thread, its other threads by name,
- * all of it): the machine this runs on may be shared, so latency alone can mislead. The load and the upstream speak HTTP over raw
- * TCP (raw-http.ts) so that they take little of the CPU the proxy is measured on.
+ * difference, and the serve child's CPU per call through the tap (its main thread, its other threads by
+ * name, all of it): the machine this runs on may be shared, so latency alone can mislead. The load and the
+ * upstream speak HTTP over raw TCP (raw-http.ts) so that they take little of the CPU the proxy is measured on.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { quantile } from "./load.js";

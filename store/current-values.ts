@@ -52,7 +52,8 @@ export async function currentValues(store: Store, nowMs: number = Date.now()): P
        if(any_settled, argMaxIf(value, window_start, settled), argMax(value, window_start)) AS value,
        if(any_settled, argMaxIf(status, window_start, settled), argMax(status, window_start)) AS status,
        if(any_settled, argMaxIf(sample_size, window_start, settled), argMax(sample_size, window_start)) AS n,
-       if(countIf(settled) >= 2, arraySort(groupArrayIf((window_start, window_status), settled))[-2].2, '') AS previous
+       -- The second newest settled window's status; '' (out of range) when fewer than two are settled.
+       arraySort(groupArrayIf((window_start, window_status), settled))[-2].2 AS previous
      FROM (
        SELECT *, window_end <= fromUnixTimestamp64Milli({now_ms:Int64}, 'UTC')
                  AND sample_size >= greatest({min_sample:UInt32}, {min_share:Float64} * typical) AS settled
