@@ -7,8 +7,8 @@ import {
   createClient,
   type DataFormat,
 } from "@clickhouse/client";
-import { createChdbConnection } from "chdb/connection";
 import { mutationTarget } from "./cluster.js";
+import { embeddedConnection, pooledEmbeddedConnection } from "./embedded-connection.js";
 import { lowerEngineThreadPriority } from "./engine-threads.js";
 import { clickhouseCode, StoreError } from "./errors.js";
 import { INSERT_LAYOUTS, type InsertTable } from "./tables/index.js";
@@ -51,6 +51,12 @@ export interface ReadOnlyQuery {
 
 /** The nice value of the embedded engine's threads (the process's own threads keep theirs, 0). */
 const ENGINE_NICE = 10;
+
+/**
+ * Embedded mode's read-write connections: the analyzers run two model versions at once, and an insert can
+ * go beside them (see pooledEmbeddedConnection).
+ */
+const WRITER_CONNECTIONS = 3;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -117,7 +123,7 @@ export class Store {
     let client: ClickHouseClient;
     let reader: ClickHouseClient;
     try {
-      client = createClient({ connection: embeddedConnection(options.dataDir) });
+      client = createClient({ connection: pooledEmbeddedConnection(options.dataDir, WRITER_CONNECTIONS) });
       reader = createClient({ connection: embeddedConnection(options.dataDir) });
     } catch (cause) {
       throw StoreError.from("CONNECT", `cannot open the embedded store at ${options.dataDir}`, cause);
@@ -279,16 +285,6 @@ async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of stream) {
     // The insert answers with an empty body; reading it to the end frees the HTTP socket.
   }
-}
-
-type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>["connection"]>;
-
-/**
- * chdb implements `@clickhouse/client-common`'s Connection; `@clickhouse/client` bundles its own copy of those
- * types, identical in shape but distinct to the compiler, hence the one cast.
- */
-function embeddedConnection(path: string): ClientConnection {
-  return createChdbConnection({ path }) as unknown as ClientConnection;
 }
 
 /** Writes the chunks to a new file, in order. */
