@@ -1,28 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../../bin/config.js";
-import {
-  migrate,
-  mutationTarget,
-  onCluster,
-  Store,
-  StoreError,
-  schemaStatements,
-} from "../../store/index.js";
-import { tempDir } from "../helpers/service.js";
+import { mutationTarget, onCluster, Store, StoreError, schemaStatements } from "../../store/index.js";
+import { migratedStoreForFile } from "../helpers/store.js";
 
 // Cluster mode's schema (CLICKHOUSE_CLUSTER): every statement a fresh store runs, in its cluster form. No
 // cluster runs here; each generated statement is parsed by the engine (formatQuery) and its shape checked.
 
-const dir = tempDir();
-let store: Store;
-beforeAll(async () => {
-  store = await Store.open({ database: "modelwatch", dataDir: dir.path });
-  await migrate(store, { retentionDays: 30 });
-});
-afterAll(async () => {
-  await store?.close();
-  dir.remove();
-});
+const { store, dataDir } = migratedStoreForFile();
 
 const clustered = () =>
   schemaStatements("modelwatch", { retentionDays: 30 }).flatMap((s) => onCluster(s, "prod"));
@@ -35,7 +19,7 @@ describe("the schema on a cluster", () => {
     expect(statements.length).toBeGreaterThan(20);
     for (const sql of statements) {
       expect(sql).toContain("ON CLUSTER prod");
-      const rs = await store.client.query({
+      const rs = await store().client.query({
         query: "SELECT formatQuery({q:String}) AS f",
         query_params: { q: sql },
         format: "JSONEachRow",
@@ -109,7 +93,7 @@ describe("the schema on a cluster", () => {
     expect(
       parseConfig({}, { CLICKHOUSE_CLUSTER: "prod", CLICKHOUSE_URL: "http://ch:8123" }).clickhouse.cluster,
     ).toBe("prod");
-    await expect(Store.open({ database: "modelwatch", dataDir: dir.path, cluster: "prod" })).rejects.toThrow(
+    await expect(Store.open({ database: "modelwatch", dataDir, cluster: "prod" })).rejects.toThrow(
       StoreError,
     );
   });
@@ -119,6 +103,6 @@ describe("the schema on a cluster", () => {
     expect(mutationTarget("modelwatch", "analyzer_state", "prod")).toBe(
       "modelwatch.analyzer_state ON CLUSTER prod",
     );
-    expect(store.mutationTarget("metrics")).toBe("modelwatch.metrics");
+    expect(store().mutationTarget("metrics")).toBe("modelwatch.metrics");
   });
 });

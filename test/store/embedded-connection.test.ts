@@ -1,23 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate, Store } from "../../store/index.js";
+import { describe, expect, it } from "vitest";
 import { bindQueryParams, QueryParameterError, sqlLiteral } from "../../store/sql-literal.js";
 import { labelsRowBinary } from "../../store/tables/labels.js";
-import { tempDir } from "../helpers/service.js";
+import { migratedStoreForFile } from "../helpers/store.js";
 
 // Embedded mode's writer binds query parameters into the statement's text (so that statements run beside
 // each other: chdb queues every parameterized statement in one chain) and spreads statements over several
 // connections. Bound values must reach the engine exactly as server-side binding would have them.
 
-const dir = tempDir();
-let store: Store;
-beforeAll(async () => {
-  store = await Store.open({ database: "modelwatch", dataDir: dir.path });
-  await migrate(store, { retentionDays: 30 });
-});
-afterAll(async () => {
-  await store?.close();
-  dir.remove();
-});
+const { store } = migratedStoreForFile();
 
 const TRICKY = [
   "it's",
@@ -43,7 +33,7 @@ describe("binding query parameters into a statement", () => {
       yes: true,
       none: [] as number[],
     };
-    const rs = await store.client.query({
+    const rs = await store().client.query({
       query: `SELECT {s:String} AS s, {strings:Array(String)} AS strings, {n:Int64} AS n, {f:Float64} AS f,
                 toString({big:UInt64}) AS big, arrayMap(x -> toString(x), {bigs:Array(UInt64)}) AS bigs,
                 {yes:Bool} AS yes, length({none:Array(Int64)}) AS none, toTypeName({n:Int64}) AS n_type`,
@@ -70,7 +60,7 @@ describe("binding query parameters into a statement", () => {
       "SELECT _CAST(1, 'Int64'), {b:String}",
     );
     await expect(
-      store.client.query({ query: "SELECT {a:Int64} + {b:Int64}", query_params: { a: 1 } }),
+      store().client.query({ query: "SELECT {a:Int64} + {b:Int64}", query_params: { a: 1 } }),
     ).rejects.toThrow(/b/);
   });
 
@@ -92,11 +82,11 @@ describe("the writer's connections", () => {
   it("let an insert through while another statement runs", async () => {
     const finished: string[] = [];
     // sleep() holds its connection for the second; the insert goes to another one and lands first.
-    const slow = store.client
-      .query({ query: "SELECT sleep({s:Float64})", query_params: { s: 1.5 } })
+    const slow = store()
+      .client.query({ query: "SELECT sleep({s:Float64})", query_params: { s: 1.5 } })
       .then(() => finished.push("slow statement"));
     await new Promise((r) => setTimeout(r, 100));
-    await store
+    await store()
       .insertRows(
         "labels",
         labelsRowBinary([
@@ -106,7 +96,7 @@ describe("the writer's connections", () => {
       .then(() => finished.push("insert"));
     await slow;
     expect(finished).toEqual(["insert", "slow statement"]);
-    const rs = await store.client.query({
+    const rs = await store().client.query({
       query: "SELECT count() AS n FROM modelwatch.labels WHERE prediction_id = {id:String}",
       query_params: { id: "p1" },
       format: "JSONEachRow",
