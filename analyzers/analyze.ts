@@ -17,6 +17,7 @@ import { positiveClass, windowAuc } from "./sql/roc-auc.js";
 import { type ScopeFacts, scopeFacts } from "./sql/scope-facts.js";
 import { shadowWindows } from "./sql/shadow-cells.js";
 import { type WindowCell, windowCells } from "./sql/window-cells.js";
+import { type Counts, loadReference, type Reference, storeReference } from "./stored-references.js";
 import { type KeyDistributions, metricRow, windowMetrics } from "./window-metrics.js";
 
 /** Model versions computed at once. */
@@ -48,8 +49,10 @@ export class Analyzer {
   /**
    * Bins and counts of each baseline, kept between runs: a baseline is the past and does not change unless
    * its own windows do (then withDependents recomputes everything of the version and drops the entry).
+   * Each is stored too (analyzer_references): after a restart an incremental run reads it back, checked
+   * against what arrived since, instead of reading the whole baseline again.
    */
-  private readonly references = new Map<string, { bins: ReferenceBins; counts: Counts }>();
+  private readonly references = new Map<string, Reference>();
 
   /** Each version's baseline, looked up once per run. */
   private baselines = new Map<string, Promise<BaselineRange | undefined>>();
@@ -83,7 +86,7 @@ export class Analyzer {
     this.knownBaselines.clear();
     this.referenceValues.clear();
     const scopes = await windowsInRange(this.store, this.options.windowMs, request, request.models ?? []);
-    return this.compute(scopes, started, runAt);
+    return this.compute(scopes, started, runAt, false);
   }
 
   /**
@@ -101,7 +104,7 @@ export class Analyzer {
       since === undefined
         ? await windowsInRange(this.store, this.options.windowMs, {}, [])
         : await this.withDependents(await windowsChangedSince(this.store, this.options.windowMs, since, []));
-    const report = await this.compute(scopes, started, runAt);
+    const report = await this.compute(scopes, started, runAt, true);
     // Only later runs look predictions up by id, so the metrics come first: and the index's merges (two
     // thirds of its insert's CPU again, for a first run's 10 million rows) no longer run beside them.
     await indexPredictionIds(this.store, since);
@@ -205,7 +208,13 @@ export class Analyzer {
   }
 
   /** `runAt`: when the run started, reading the data; the version of the rows it writes (see replace). */
-  private async compute(scopes: Scope[], started: number, runAt: number): Promise<AnalysisReport> {
+  /** `storedReferences`: whether a reference stored by an earlier run may be used (not when asked to recompute). */
+  private async compute(
+    scopes: Scope[],
+    started: number,
+    runAt: number,
+    storedReferences: boolean,
+  ): Promise<AnalysisReport> {
     let windows = 0;
     let rows = 0;
     const pending = scopes.filter((s) => s.windowStartsMs.length > 0);
@@ -213,7 +222,10 @@ export class Analyzer {
     // the math in Node) overlap another's scans.
     const worker = async () => {
       for (let scope = pending.shift(); scope; scope = pending.shift()) {
-        const computed = await this.withReferenceStatus(scope, await this.computeScope(scope));
+        const computed = await this.withReferenceStatus(
+          scope,
+          await this.computeScope(scope, runAt, storedReferences),
+        );
         try {
           await this.replace(scope, computed, runAt);
         } catch (err) {
@@ -232,12 +244,12 @@ export class Analyzer {
     return { versions: scopes.length, windows, rows, durationMs: performance.now() - started };
   }
 
-  private async computeScope(scope: Scope): Promise<MetricRow[]> {
+  private async computeScope(scope: Scope, runAt: number, storedReferences: boolean): Promise<MetricRow[]> {
     const { windowMs, segments, thresholds } = this.options;
     const facts = await scopeFacts(this.store, scope, windowMs);
     const join = labelledJoin(facts);
     const allTraffic = await windowCells(this.store, scope, windowMs, join);
-    const drift = await this.drift(scope, facts, allTraffic);
+    const drift = await this.drift(scope, facts, allTraffic, runAt, storedReferences);
     const rows: MetricRow[] = [];
     for (const segmentKey of [undefined, ...segments]) {
       const cells =
@@ -371,12 +383,15 @@ export class Analyzer {
 
   /**
    * Bin counts of each window and of its reference, or undefined when there is no reference yet. `cells`:
-   * the scope's window cells of all traffic, which count its predicted classes.
+   * the scope's window cells of all traffic, which count its predicted classes. A baseline's reference is
+   * stored as of `runAt`; `storedReferences`: whether one stored earlier may be read back.
    */
   private async drift(
     scope: Scope,
     facts: ScopeFacts,
     cells: readonly WindowCell[],
+    runAt: number,
+    storedReferences: boolean,
   ): Promise<
     { of(windowStartMs: number): { reference: string; distributions: KeyDistributions[] } } | undefined
   > {
@@ -401,7 +416,12 @@ export class Analyzer {
     if (!baseline) return undefined;
     const refScope = rangeScope(scope.model, scope.modelVersion, baseline, windowMs);
     const cacheKey = referenceKey(scope, baseline);
+    const address = { config: configKey(this.options), scope, baseline };
     let ref = this.references.get(cacheKey);
+    if (!ref && storedReferences) {
+      ref = await loadReference(this.store, address, this.options.lateVisibilityMs);
+      if (ref) this.references.set(cacheKey, ref);
+    }
     const inBaseline = (w: number) => w + windowMs > baseline.fromMs && w < baseline.toMs;
     let current: Map<number, Counts>;
     // The predicted classes of the scope's own windows are counted by the cells already.
@@ -426,6 +446,7 @@ export class Analyzer {
         : await binCounts(this.store, both, windowMs, bins, layouts);
       ref = { bins, counts: byKey(counts.filter((c) => inBaseline(c.windowStartMs))) };
       this.references.set(cacheKey, ref);
+      await storeReference(this.store, address, ref, runAt);
       current = byWindow(counts);
     }
     const { bins, counts } = ref;
@@ -485,8 +506,6 @@ export class Analyzer {
     }
   }
 }
-
-type Counts = Map<string, Map<number, number>>;
 
 /** A metrics row's identity within one model version: what a recomputation replaces. */
 function rowIdentity(r: { windowStartMs: number; segment: string; metric: string; subject: string }): string {

@@ -19,6 +19,7 @@ const LAYOUT: Readonly<Record<string, { shardBy: string } | "global">> = {
   metrics: { shardBy: "cityHash64(model)" },
   schema_migrations: "global",
   analyzer_state: "global",
+  analyzer_references: "global",
   shadow_candidates: "global",
 };
 

@@ -1,6 +1,7 @@
 import type { Store } from "./client.js";
 import { localTable, onCluster } from "./cluster.js";
 import { StoreError } from "./errors.js";
+import { analyzerReferencesDdl } from "./tables/analyzer-references.js";
 import { labelsDdl } from "./tables/labels.js";
 import { analyzerStateDdl, metricsDdl } from "./tables/metrics.js";
 import { predictionIdsDdl } from "./tables/prediction-ids.js";
@@ -82,6 +83,11 @@ const MIGRATIONS: readonly Migration[] = [
         `ALTER TABLE ${db}.${table} ADD INDEX IF NOT EXISTS ${column}_minmax ${column} TYPE minmax GRANULARITY 1`,
         `ALTER TABLE ${db}.${table} MATERIALIZE INDEX ${column}_minmax`,
       ]),
+  },
+  {
+    version: 9,
+    name: "analyzer references kept across restarts",
+    statements: (db) => [analyzerReferencesDdl(db)],
   },
 ];
 

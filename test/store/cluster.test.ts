@@ -56,7 +56,7 @@ describe("the schema on a cluster", () => {
   });
 
   it("keeps bookkeeping in one replicated table for the whole cluster", () => {
-    for (const table of ["schema_migrations", "analyzer_state", "shadow_candidates"]) {
+    for (const table of ["schema_migrations", "analyzer_state", "analyzer_references", "shadow_candidates"]) {
       const statements = creating(table);
       expect(statements).toHaveLength(1);
       expect(statements[0]).toContain(
