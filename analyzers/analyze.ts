@@ -207,8 +207,10 @@ export class Analyzer {
     return values;
   }
 
-  /** `runAt`: when the run started, reading the data; the version of the rows it writes (see replace). */
-  /** `storedReferences`: whether a reference stored by an earlier run may be used (not when asked to recompute). */
+  /**
+   * `runAt`: when the run started, reading the data; the version of the rows it writes (see replace).
+   * `storedReferences`: whether a reference stored by an earlier run may be used (not when asked to recompute).
+   */
   private async compute(
     scopes: Scope[],
     started: number,

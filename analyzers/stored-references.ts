@@ -100,14 +100,14 @@ export async function storeReference(
 }
 
 /** The reference as two JSON texts, Maps as lists of entries. */
-export function encodeReference(reference: Reference): { bins: string; counts: string } {
+function encodeReference(reference: Reference): { bins: string; counts: string } {
   return {
     bins: JSON.stringify({ edges: [...reference.bins.edges], top: [...reference.bins.top] }),
     counts: JSON.stringify([...reference.counts].map(([key, bins]) => [key, [...bins]])),
   };
 }
 
-export function decodeReference(bins: string, counts: string): Reference {
+function decodeReference(bins: string, counts: string): Reference {
   const b = JSON.parse(bins) as { edges: [string, number[]][]; top: [string, string[]][] };
   const c = JSON.parse(counts) as [string, [number, number][]][];
   return {
