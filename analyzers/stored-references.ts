@@ -69,7 +69,11 @@ export async function loadReference(
     },
   );
   if (Number(arrived?.n ?? 0) > 0) return undefined;
-  return decodeReference(row.bins, row.counts);
+  try {
+    return decodeReference(row.bins, row.counts);
+  } catch {
+    return undefined; // unreadable (written by hand, or cut short): computed again, and stored anew
+  }
 }
 
 /** Stores the reference a run computed; `computedAtMs` is when that run started. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Analyzer, DEFAULT_ANALYSIS } from "../../analyzers/index.js";
+import { utcText } from "../../store/index.js";
 import { HOUR_MS, sendLines } from "../helpers/fixtures.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
@@ -112,5 +113,29 @@ describe("a baseline's stored reference", () => {
     const recomputing = new Analyzer(service.store, OPTIONS);
     await recomputing.analyze();
     expect(await drift(26)).toEqual(after);
+  });
+
+  it("is computed again when the newest stored one cannot be read", async () => {
+    const [stored] = await service.rows<{ config: string; reference: string }>(
+      "SELECT config, reference FROM modelwatch.analyzer_references WHERE model = 'stored' LIMIT 1",
+    );
+    await service.store.client.insert({
+      table: "modelwatch.analyzer_references",
+      values: [
+        {
+          ...stored,
+          model: "stored",
+          model_version: "v1",
+          computed_at: utcText(Date.now()),
+          bins: "{",
+          counts: "[",
+        },
+      ],
+      format: "JSONEachRow",
+    });
+    await send(hour(28, 30, 20));
+    const restarted = new Analyzer(service.store, OPTIONS);
+    expect(readsBaseline(await statementsOf(() => restarted.analyzeChanges()))).toBe(true);
+    expect(Object.keys(await drift(28)).length).toBeGreaterThan(0);
   });
 });
