@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Analyzer, DEFAULT_ANALYSIS } from "../../analyzers/index.js";
+import { indexPredictionIds, windowsChangedSince } from "../../analyzers/sql/changed-windows.js";
 import { HOUR_MS, sendLines } from "../helpers/fixtures.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
@@ -96,6 +97,30 @@ describe("labels, whenever they come", () => {
       `SELECT value FROM modelwatch.metrics FINAL WHERE model = 'twin' AND metric = 'labelled_count'`,
     );
     expect(twinCount).toEqual([{ value: 0 }]);
+  });
+
+  it("finds the windows of late labels for more models than get an id range each", async () => {
+    // Past 100 models, the index is searched within one range of ids for all of them.
+    const models = Array.from({ length: 101 }, (_, i) => `many-${i}`);
+    await send(models.map((m, i) => prediction(`id-${i}`, hour(8) + i, "cat", m)));
+    await indexPredictionIds(service.store, undefined);
+    await new Promise((r) => setTimeout(r, 20));
+    const since = Date.now();
+    await new Promise((r) => setTimeout(r, 20));
+    await send(
+      models.map((m, i) =>
+        JSON.stringify({
+          event: "ml.label",
+          "ml.model.name": m,
+          "ml.prediction.id": `id-${i}`,
+          "ml.label.class": "cat",
+        }),
+      ),
+    );
+    const changed = await windowsChangedSince(service.store, HOUR_MS, since, []);
+    expect(changed.map((s) => [s.model, s.windowStartsMs]).sort()).toEqual(
+      models.map((m) => [m, [hour(8)]]).sort(),
+    );
   });
 
   it("gives an analysis of a range asked for the labels stored since the last run", async () => {
