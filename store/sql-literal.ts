@@ -24,7 +24,7 @@ export class QueryParameterError extends Error {
 }
 
 /** A string as a single-quoted SQL literal. */
-export function stringLiteral(value: string): string {
+function stringLiteral(value: string): string {
   return `'${value.replace(/[\\'\0\b\f\n\r\t]/g, (c) => ESCAPES[c] as string)}'`;
 }
 

@@ -37,14 +37,14 @@ export async function windowsChangedSince(
     `SELECT model, min(prediction_id) AS lo, max(prediction_id) AS hi FROM ${newLabels} GROUP BY model`,
     { since_ms: sinceMs, models },
   );
-  const params: Record<string, unknown> = { window_ms: windowMs, since_ms: sinceMs, models };
+  const byId = idRanges(ranges, newLabels);
   const labelled =
     ranges.length === 0
       ? ""
       : `UNION ALL
        SELECT model, model_version, ${WINDOW_START_SQL} AS ws
        FROM ${db}.prediction_ids
-       WHERE (${idRanges(ranges, params, newLabels)})
+       WHERE (${byId.condition})
          AND cityHash64(model, prediction_id) IN (SELECT cityHash64(model, prediction_id) FROM ${newLabels})`;
   const rows = await queryRows<ScopeRow>(
     store,
@@ -61,7 +61,7 @@ export async function windowsChangedSince(
      )
      GROUP BY model, model_version
      ORDER BY model, model_version`,
-    params,
+    { window_ms: windowMs, since_ms: sinceMs, models, ...byId.params },
     // The hashes are matched row by row, not used to search the primary key (the ranges do that).
     { use_index_for_in_with_subqueries: 0 },
   );
@@ -72,22 +72,26 @@ export async function windowsChangedSince(
 const MAX_MODEL_RANGES = 100;
 
 /**
- * The id ranges as a condition on `prediction_ids`' primary key, their bounds added to `params`; past
+ * The id ranges as a condition on `prediction_ids`' primary key, with the parameters it names; past
  * MAX_MODEL_RANGES models, one range over all of `newLabels` (compared by the engine, byte by byte).
  */
 function idRanges(
   ranges: ReadonlyArray<{ model: string; lo: string; hi: string }>,
-  params: Record<string, unknown>,
   newLabels: string,
-): string {
+): { condition: string; params: Record<string, string> } {
   if (ranges.length > MAX_MODEL_RANGES)
-    return `prediction_id BETWEEN (SELECT min(prediction_id) FROM ${newLabels}) AND (SELECT max(prediction_id) FROM ${newLabels})`;
-  return ranges
+    return {
+      condition: `prediction_id BETWEEN (SELECT min(prediction_id) FROM ${newLabels}) AND (SELECT max(prediction_id) FROM ${newLabels})`,
+      params: {},
+    };
+  const params: Record<string, string> = {};
+  const condition = ranges
     .map((r, i) => {
       Object.assign(params, { [`m${i}`]: r.model, [`lo${i}`]: r.lo, [`hi${i}`]: r.hi });
       return `(model = {m${i}:String} AND prediction_id BETWEEN {lo${i}:String} AND {hi${i}:String})`;
     })
     .join(" OR ");
+  return { condition, params };
 }
 
 /** Every window with predictions in [fromMs, toMs) (event time), for the models asked (all when none). */
