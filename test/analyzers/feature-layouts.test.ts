@@ -64,37 +64,46 @@ afterAll(async () => {
 });
 
 describe("drift bins", () => {
-  for (const model of ["few", "many"]) {
-    it(`count every feature's values exactly (${model} orderings)`, async () => {
-      const scope = { model, modelVersion: "", windowStartsMs: [WINDOW] };
-      const layouts = await numericLayouts(service.store, scope, HOUR_MS);
-      const bins = await referenceBins(service.store, scope, HOUR_MS, 20, layouts);
-      const counts = await binCounts(service.store, scope, HOUR_MS, bins, layouts);
-      const rows = sent.get(model) ?? [];
-      for (const name of NAMES) {
-        const edges = bins.edges.get(`n:${name}`) as number[];
-        expect(edges.length, name).toBeGreaterThan(5);
-        // The reference's deciles: the value at sorted index ⌊level·n⌋, repeats merged.
-        const sorted = rows
-          .flatMap((r) => (r[name] === undefined ? [] : [r[name] as number]))
-          .sort((a, b) => a - b);
-        const deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map(
-          (level) => sorted[Math.floor(level * sorted.length)] as number,
-        );
-        expect(edges, name).toEqual([...new Set(deciles)]);
-        // Bin i holds edges[i-1] <= x < edges[i], counted here from the values sent.
-        const expected = new Map<number, number>();
-        for (const r of rows) {
-          const x = r[name];
-          if (x === undefined) continue;
-          const bin = edges.filter((e) => x >= e).length;
-          expected.set(bin, (expected.get(bin) ?? 0) + 1);
+  // A scope of one or two windows bins with other expressions than a longer one (binCounts): both are checked,
+  // the longer one over the sent window and empty windows on either side.
+  const shapes = { "one window": [WINDOW], "three windows": [WINDOW - HOUR_MS, WINDOW, WINDOW + HOUR_MS] };
+  for (const [shape, windowStartsMs] of Object.entries(shapes))
+    for (const model of ["few", "many"]) {
+      it(`count every feature's values exactly (${model} orderings, ${shape})`, async () => {
+        const scope = { model, modelVersion: "", windowStartsMs };
+        const layouts = await numericLayouts(service.store, scope, HOUR_MS);
+        const bins = await referenceBins(service.store, scope, HOUR_MS, 20, layouts);
+        const counts = await binCounts(service.store, scope, HOUR_MS, bins, layouts);
+        expect(new Set(counts.map((c) => c.windowStartMs))).toEqual(new Set([WINDOW]));
+        const rows = sent.get(model) ?? [];
+        // Every row has the one predicted class, the first of the top values: bin 1.
+        expect(counts.filter((c) => c.key === "p:class").map((c) => [c.bin, c.count])).toEqual([
+          [1, rows.length],
+        ]);
+        for (const name of NAMES) {
+          const edges = bins.edges.get(`n:${name}`) as number[];
+          expect(edges.length, name).toBeGreaterThan(5);
+          // The reference's deciles: the value at sorted index ⌊level·n⌋, repeats merged.
+          const sorted = rows
+            .flatMap((r) => (r[name] === undefined ? [] : [r[name] as number]))
+            .sort((a, b) => a - b);
+          const deciles = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9].map(
+            (level) => sorted[Math.floor(level * sorted.length)] as number,
+          );
+          expect(edges, name).toEqual([...new Set(deciles)]);
+          // Bin i holds edges[i-1] <= x < edges[i], counted here from the values sent.
+          const expected = new Map<number, number>();
+          for (const r of rows) {
+            const x = r[name];
+            if (x === undefined) continue;
+            const bin = edges.filter((e) => x >= e).length;
+            expected.set(bin, (expected.get(bin) ?? 0) + 1);
+          }
+          const got = new Map(counts.filter((c) => c.key === `n:${name}`).map((c) => [c.bin, c.count]));
+          expect(got, name).toEqual(expected);
         }
-        const got = new Map(counts.filter((c) => c.key === `n:${name}`).map((c) => [c.bin, c.count]));
-        expect(got, name).toEqual(expected);
-      }
-    });
-  }
+      });
+    }
 
   it("come back empty for a scope without predictions, and skip a feature no row has", async () => {
     const scope = { model: "few", modelVersion: "", windowStartsMs: [WINDOW] };
