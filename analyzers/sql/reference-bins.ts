@@ -36,25 +36,71 @@ export async function referenceBins(
   const rows = Number(size?.n ?? 0);
   const every = Math.max(1, Math.ceil(rows / REFERENCE_SAMPLE_ROWS));
   // The sample takes whole spans of time, each about as long as the engine's read unit (a granule of 8192
-  // rows, sorted by time within a model version) at the reference's average rate, chosen by a hash of the
-  // span: rows sampled one by one sit in every granule, so every feature value is still read (measured
-  // 0.9 s against 0.26 s for a day of 3.3 million predictions). Spread over the whole reference, the spans
-  // still see its daily cycle.
+  // rows, sorted by time within a model version) at the reference's average rate: rows sampled one by one
+  // sit in every granule, so every feature value is still read (measured 0.9 s against 0.26 s for a day of
+  // 3.3 million predictions). The spans are named as time ranges, which the primary key finds, so only their
+  // granules are read: chosen by a condition on each row, every granule's times were read and tested (0.4 s
+  // of a day's 0.6 s for its top values). Spread over the whole reference, the spans still see its daily cycle.
   const spanMs = Math.max(
     1,
     Math.floor((GRANULE_ROWS * reference.windowStartsMs.length * windowMs) / Math.max(1, rows)),
   );
-  const sample = {
-    where:
-      every > 1
-        ? `${IN_SCOPE_SQL} AND intHash64(intDiv(toUnixTimestamp64Milli(time), ${spanMs})) % {every:UInt64} = 0`
-        : IN_SCOPE_SQL,
-    params: { ...params, every },
-  };
+  const sample: Sample = { where: IN_SCOPE_SQL, params: { ...params } };
+  if (every > 1) {
+    const ranges = sampledSpans(Number(params.from_ms), Number(params.to_ms), spanMs, every);
+    sample.where += ` AND (${ranges
+      .map(
+        (_, i) =>
+          `(time >= fromUnixTimestamp64Milli({s${i}:Int64}, 'UTC') AND time < fromUnixTimestamp64Milli({e${i}:Int64}, 'UTC'))`,
+      )
+      .join(" OR ")})`;
+    ranges.forEach(([from, to], i) => {
+      sample.params[`s${i}`] = from;
+      sample.params[`e${i}`] = to;
+    });
+  }
   const edges = layouts
     ? await decilesByPosition(store, sample, layouts)
     : await decilesByName(store, sample);
   return { edges, top: await topValues(store, sample, topN) };
+}
+
+/**
+ * The spans of `spanMs` (counted from the epoch) in [fromMs, toMs) that a sample of about one in `every`
+ * takes, as [from, to) ranges, adjacent ones joined: each span is taken when a hash of its number is a
+ * multiple of `every`, so the choice is the same on every run and has no period a daily pattern could fall
+ * in step with. At least one span is taken.
+ */
+export function sampledSpans(
+  fromMs: number,
+  toMs: number,
+  spanMs: number,
+  every: number,
+): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  const first = Math.floor(fromMs / spanMs);
+  const last = Math.floor((toMs - 1) / spanMs);
+  for (let k = first; k <= last; k++) {
+    if (spanHash(k) % every !== 0) continue;
+    const from = Math.max(fromMs, k * spanMs);
+    const to = Math.min(toMs, (k + 1) * spanMs);
+    const previous = ranges[ranges.length - 1];
+    if (previous && previous[1] === from) previous[1] = to;
+    else ranges.push([from, to]);
+  }
+  if (ranges.length === 0) {
+    const k = Math.floor((first + last) / 2);
+    ranges.push([Math.max(fromMs, k * spanMs), Math.min(toMs, (k + 1) * spanMs)]);
+  }
+  return ranges;
+}
+
+/** A span number's 32-bit hash (a murmur3 finalizer over its low and high words). */
+function spanHash(k: number): number {
+  let h = (k >>> 0) ^ Math.imul(Math.floor(k / 2 ** 32) >>> 0, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Which rows bins are taken from, and the statement parameters that condition needs. */
