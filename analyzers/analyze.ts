@@ -8,7 +8,7 @@ import { metricValues, type StoredValue } from "./results.js";
 import { queryRows, type Scope } from "./scope.js";
 import { shadowMetrics } from "./shadow-metrics.js";
 import { binCounts } from "./sql/bin-counts.js";
-import { indexPredictionIds, windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
+import { windowsChangedSince, windowsInRange } from "./sql/changed-windows.js";
 import { type BinCount, PREDICTED_CLASS_KEY, type ReferenceBins } from "./sql/distributions.js";
 import { numericLayouts } from "./sql/feature-layouts.js";
 import { type LabelledJoin, labelledJoin } from "./sql/labelled.js";
@@ -105,9 +105,6 @@ export class Analyzer {
         ? await windowsInRange(this.store, this.options.windowMs, {}, [])
         : await this.withDependents(await windowsChangedSince(this.store, this.options.windowMs, since, []));
     const report = await this.compute(scopes, started, runAt, true);
-    // Only later runs look predictions up by id, so the metrics come first: and the index's merges (two
-    // thirds of its insert's CPU again, for a first run's 10 million rows) no longer run beside them.
-    await indexPredictionIds(this.store, since);
     await this.store.client.insert({
       table: `${this.store.database}.analyzer_state`,
       values: [{ config: configKey(this.options), watermark: utcText(runAt) }],

@@ -38,13 +38,15 @@ const CREATE_DATABASE = /^CREATE DATABASE IF NOT EXISTS (\w+)$/;
 const CREATE_TABLE =
   /^CREATE TABLE IF NOT EXISTS (\w+)\.(\w+)(\s*\([\s\S]*\)\s*)ENGINE = (\w+)(?:\(([^)]*)\))?([\s\S]*)$/;
 const ALTER_TABLE = /^ALTER TABLE (\w+)\.(\w+)\s+([\s\S]*)$/;
+const DROP_TABLE = /^DROP TABLE IF EXISTS (\w+)\.(\w+)$/;
 
 /**
  * One schema statement as it runs on a cluster: `ON CLUSTER`, Replicated engines (ZooKeeper path by the
  * conventional `{shard}` / `{replica}` macros each node defines; global tables share one path), the
- * Distributed table in front of each sharded one, and ALTERs aimed at the local tables (column changes at
- * the Distributed table too, which copies its columns when created). Settings that only plain MergeTree
- * has (`non_replicated_deduplication_window`: replicated tables deduplicate by themselves) are dropped.
+ * Distributed table in front of each sharded one, ALTERs aimed at the local tables (column changes at the
+ * Distributed table too, which copies its columns when created), and a dropped table's Distributed and local
+ * tables both dropped. Settings that only plain MergeTree has (`non_replicated_deduplication_window`:
+ * replicated tables deduplicate by themselves) are dropped.
  */
 export function onCluster(statement: string, cluster: string): string[] {
   const sql = statement.trim();
@@ -79,6 +81,15 @@ ENGINE = Distributed(${cluster}, ${db}, ${local}, ${layout.shardBy})`,
     const statements = [`ALTER TABLE ${mutationTarget(db as string, table as string, cluster)} ${change}`];
     if (layoutOf(table as string) !== "global" && /^(ADD|MODIFY|DROP|RENAME) COLUMN/i.test(change as string))
       statements.push(`ALTER TABLE ${db}.${table} ON CLUSTER ${cluster} ${change}`);
+    return statements;
+  }
+  const drop = DROP_TABLE.exec(sql);
+  if (drop) {
+    const [, db, table] = drop as unknown as string[];
+    // The Distributed table first: nothing reaches the local tables through it while they go.
+    const local = localTable(table as string, cluster);
+    const statements = [`DROP TABLE IF EXISTS ${db}.${table} ON CLUSTER ${cluster} SYNC`];
+    if (local !== table) statements.push(`DROP TABLE IF EXISTS ${db}.${local} ON CLUSTER ${cluster} SYNC`);
     return statements;
   }
   throw new StoreError("MIGRATION", `no cluster form for the schema statement: ${sql.slice(0, 120)}`, false);

@@ -13,16 +13,18 @@ const toScopes = (rows: ScopeRow[]): Scope[] =>
 /**
  * Windows whose data changed after `sinceMs` (ingest time): those holding predictions stored since, and
  * those holding the predictions that labels stored since refer to, however old (found by id in
- * `prediction_ids`, sorted for that; a label for a prediction stored since is covered by the first part),
+ * `predictions`, whose per-granule min/max of the id let the engine skip granules holding none of them),
  * and those holding predictions a candidate answered since (a replay answers old predictions, which
  * `shadow_predictions` keeps at their own event time and version). Work per run follows what arrived, not
  * the history.
  *
- * The index is searched within each model's range of the new labels' ids (the primary key skips the rest:
- * ids are mostly made in time order), and the rows there are matched by a 64-bit hash of (model, id). A
- * set of (model, id) pairs the primary key can search with cost more to build than the search saved: an
- * hour's 208,000 labels against 10 million ids took 200 ms that way, 56 ms this way. A hash shared by two
- * pairs can only add a window to recompute, never leave one out.
+ * The predictions are searched within each model's range of the new labels' ids (ids are mostly made in
+ * time order, sequential or UUIDv7, so a range of new ids covers few granules), and the rows there are
+ * matched by a 64-bit hash of (model, id). A set of (model, id) pairs the engine could search with cost
+ * more to build than the search saved (an hour's 208,000 labels: 200 ms to build; 56 ms this way). A hash
+ * shared by two pairs can only add a window to recompute, never leave one out. Measured on the bench's 10
+ * million predictions: an hour's labels found in 100–120 ms, labels of an hour 12 hours back in ~100 ms;
+ * with ids in no order every granule is read, ~0.3 s.
  */
 export async function windowsChangedSince(
   store: Store,
@@ -43,7 +45,7 @@ export async function windowsChangedSince(
       ? ""
       : `UNION ALL
        SELECT model, model_version, ${WINDOW_START_SQL} AS ws
-       FROM ${db}.prediction_ids
+       FROM ${db}.predictions
        WHERE (${byId.condition})
          AND cityHash64(model, prediction_id) IN (SELECT cityHash64(model, prediction_id) FROM ${newLabels})`;
   const rows = await queryRows<ScopeRow>(
@@ -62,7 +64,7 @@ export async function windowsChangedSince(
      GROUP BY model, model_version
      ORDER BY model, model_version`,
     { window_ms: windowMs, since_ms: sinceMs, models, ...byId.params },
-    // The hashes are matched row by row, not used to search the primary key (the ranges do that).
+    // The hashes are matched row by row, not used to search the indexes (the ranges do that).
     { use_index_for_in_with_subqueries: 0 },
   );
   return toScopes(rows);
@@ -72,7 +74,7 @@ export async function windowsChangedSince(
 const MAX_MODEL_RANGES = 100;
 
 /**
- * The id ranges as a condition on `prediction_ids`' primary key, with the parameters it names; past
+ * The id ranges as a condition on `predictions`' id index, with the parameters it names; past
  * MAX_MODEL_RANGES models, one range over all of `newLabels` (compared by the engine, byte by byte).
  */
 function idRanges(
@@ -126,25 +128,4 @@ export async function windowsInRange(
     },
   );
   return toScopes(rows);
-}
-
-/**
- * Insert threads for indexing: each sorts and writes its own blocks, so a first run indexing every stored
- * prediction is not bound to one core (10 million: 1.4–1.8 s with 2 or 4 on 2 cores, 4.3–5.4 s with one).
- */
-const INDEX_INSERT_THREADS = 4;
-
-/** Adds the predictions stored after `sinceMs` (all when undefined) to `prediction_ids`. */
-export async function indexPredictionIds(store: Store, sinceMs: number | undefined): Promise<void> {
-  const db = store.database;
-  await store.client.command({
-    query: `INSERT INTO ${db}.prediction_ids (model, prediction_id, model_version, time)
-            SELECT model, prediction_id, model_version, time FROM ${db}.predictions
-            WHERE ingest_time > fromUnixTimestamp64Milli({since_ms:Int64}, 'UTC')`,
-    query_params: { since_ms: sinceMs ?? 0 },
-    // optimize_on_insert = 0: the engine would otherwise collapse repeats within each block as it writes
-    // it (ReplacingMergeTree), which cost ~40 % of the insert's CPU; a repeat left for the background
-    // merges is harmless to the one reader, windowsChangedSince, which takes distinct windows anyway.
-    clickhouse_settings: { optimize_on_insert: 0, max_insert_threads: String(INDEX_INSERT_THREADS) },
-  });
 }

@@ -1,8 +1,7 @@
 /**
- * `prediction_ids`: where each prediction sits in time, looked up by id, so finding the windows of the
- * predictions that new labels refer to reads a few granules instead of every prediction id ever stored.
- * The analyzers add the predictions stored since their previous run, in the background: an index kept on
- * every insert (a materialized view) cost ingest 10–15 % of its throughput (measured). Repeats collapse.
+ * `prediction_ids`, as migration 4 created it: each prediction's place in time, ordered by id, which the
+ * analyzers kept for finding late labels' predictions. Migration 10 drops it (a skip index on
+ * `predictions.prediction_id` does that work now); a migration never changes, so this stays for it.
  */
 export function predictionIdsDdl(db: string, retentionDays: number): string {
   return `CREATE TABLE IF NOT EXISTS ${db}.prediction_ids

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Analyzer, DEFAULT_ANALYSIS } from "../../analyzers/index.js";
-import { indexPredictionIds, windowsChangedSince } from "../../analyzers/sql/changed-windows.js";
+import { windowsChangedSince } from "../../analyzers/sql/changed-windows.js";
 import { HOUR_MS, sendLines } from "../helpers/fixtures.js";
 import { startTestService, type TestService } from "../helpers/service.js";
 
@@ -100,10 +100,9 @@ describe("labels, whenever they come", () => {
   });
 
   it("finds the windows of late labels for more models than get an id range each", async () => {
-    // Past 100 models, the index is searched within one range of ids for all of them.
+    // Past 100 models, the predictions are searched within one range of ids for all of them.
     const models = Array.from({ length: 101 }, (_, i) => `many-${i}`);
     await send(models.map((m, i) => prediction(`id-${i}`, hour(8) + i, "cat", m)));
-    await indexPredictionIds(service.store, undefined);
     await new Promise((r) => setTimeout(r, 20));
     const since = Date.now();
     await new Promise((r) => setTimeout(r, 20));

@@ -66,7 +66,7 @@ describe("the schema on a cluster", () => {
     }
   });
 
-  it("alters the local tables, columns on the Distributed table too, and drops plain MergeTree's settings", () => {
+  it("alters the local tables, columns on the Distributed table too, drops plain MergeTree's settings and retired tables", () => {
     const alters = clustered().filter((s) => s.startsWith("ALTER"));
     expect(alters.some((s) => s.includes("non_replicated_deduplication_window"))).toBe(false);
     expect(alters).toContain(
@@ -76,6 +76,11 @@ describe("the schema on a cluster", () => {
     expect(column.map((s) => s.slice(0, s.indexOf(" ADD")))).toEqual([
       "ALTER TABLE modelwatch.predictions_local ON CLUSTER prod",
       "ALTER TABLE modelwatch.predictions ON CLUSTER prod",
+    ]);
+    // A retired table goes from every node: its Distributed table, then the replicated one behind it.
+    expect(clustered().filter((s) => s.startsWith("DROP"))).toEqual([
+      "DROP TABLE IF EXISTS modelwatch.prediction_ids ON CLUSTER prod SYNC",
+      "DROP TABLE IF EXISTS modelwatch.prediction_ids_local ON CLUSTER prod SYNC",
     ]);
     expect(() =>
       onCluster(

@@ -87,6 +87,37 @@ describe("the embedded store", () => {
     await store.close();
   });
 
+  it("lets a search for labelled predictions by id range skip granules holding none, by an id index", async () => {
+    const store = await open();
+    await migrate(store, { retentionDays: 90 });
+    // Ids made in time order (zero-padded, as sequential ids or UUIDv7 sort): 40,000 rows, five granules.
+    await store.client.command({
+      query: `INSERT INTO modelwatch.predictions (time, model, prediction_id, features_numeric)
+              SELECT fromUnixTimestamp64Milli(${Date.now() - 3_600_000} + number, 'UTC'), 'm',
+                leftPad(toString(number), 8, '0'), map('f', 1.0)
+              FROM numbers(40000)`,
+    });
+    await store.client.command({ query: "OPTIMIZE TABLE modelwatch.predictions FINAL" });
+    const rs = await store.client.query({
+      query: `EXPLAIN indexes = 1 SELECT count() FROM modelwatch.predictions
+              WHERE model = 'm' AND prediction_id BETWEEN '00020000' AND '00020100'`,
+      format: "TabSeparatedRaw",
+    });
+    const plan = await rs.text();
+    const skip = /Name: prediction_id_minmax[\s\S]*?Granules: (\d+)\/(\d+)/.exec(plan);
+    expect(skip, plan).not.toBeNull();
+    expect([Number(skip?.[1]), Number(skip?.[2])]).toEqual([1, 5]);
+    // The id table it replaced is gone.
+    expect(
+      await rows(
+        store,
+        "SELECT name FROM system.tables WHERE database = 'modelwatch' AND name = 'prediction_ids'",
+      ),
+    ).toEqual([]);
+    await store.client.command({ query: "TRUNCATE TABLE modelwatch.predictions" });
+    await store.close();
+  });
+
   it("answers analyst queries read-only, refusing writes and settings by the engine's readonly", async () => {
     const store = await open();
     await migrate(store, { retentionDays: 7 });
