@@ -3,9 +3,6 @@ import { IN_SCOPE_SQL, queryRows, SCAN_SETTINGS, type Scope, scopeParams } from 
 import { type BinCount, PREDICTED_CLASS_KEY, type ReferenceBins } from "./distributions.js";
 import { EVERY_ROW, type NumericLayout, numericByLayout, numericByName } from "./feature-layouts.js";
 
-/** Scopes of up to this many windows bin with the statement that is quicker to plan (see binCounts). */
-const COMPACT_WINDOWS = 2;
-
 /** How many joint bins one count may have: keys are counted together while the product of their bins fits. */
 const MAX_JOINT_BINS = 1024;
 
@@ -36,14 +33,13 @@ interface JointCount {
  * (JointCount), and each key's counts are summed out of the joint ones here. A numeric bin is arithmetic
  * on literal edges ((x >= e₁) + (x >= e₂) + …), which the engine compiles to machine code: measured 5×
  * faster than looking the edges up per value, and a day's binning took 3.1 s CPU uncompiled against 2.0 s
- * compiled (the compiling included; the code is cached by the expression's shape, so a version's new edges
- * cost ~0.2 s more, not a whole compile). On a scope of a window or two (an incremental run's) it is
- * `roundDown` to the greatest edge at or below the value (below the first: the -inf put before it) and
- * that edge's index by `transform` instead, not compiled: two functions per value, so the statement's
- * analysis takes half as long (most of an hour's binning), and compiling took 0.5–0.7 s, longer than an
- * hour's binning. Edge literals are numbers this code formats (JavaScript's shortest round-trip form, which
- * the engine parses to the same double); feature names and categorical values are query parameters.
- * `layouts`: the scope's orderings of numeric feature names (numericLayouts).
+ * compiled. The compiled code is kept (the engine's cache, by expression): the first statement with a new
+ * shape costs ~0.5 s more to compile, new edges in the same shape ~0.2 s, and the same edges (a baseline's,
+ * run after run) nothing; an incremental run's hour took 10 % less CPU than with `roundDown` to the edges
+ * and `transform` to their index, uncompiled, which is quicker to plan. Edge literals are numbers this code
+ * formats (JavaScript's shortest round-trip form, which the engine parses to the same double); feature
+ * names and categorical values are query parameters. `layouts`: the scope's orderings of numeric feature
+ * names (numericLayouts).
  */
 export async function binCounts(
   store: Store,
@@ -54,13 +50,8 @@ export async function binCounts(
 ): Promise<BinCount[]> {
   const keys: BinnedKey[] = [];
   const params: Record<string, unknown> = scopeParams(scope, windowMs);
-  const compact = scope.windowStartsMs.length <= COMPACT_WINDOWS;
-  const binOf = (x: string, edges: number[]) => {
-    if (edges.length === 0) return "0";
-    if (!compact) return edges.map((e) => `(${x} >= ${literal(e)})`).join(" + ");
-    const bounds = `[-inf, ${edges.map(literal).join(", ")}]`;
-    return `transform(roundDown(${x}, ${bounds}), ${bounds}, [0, ${edges.map((_, b) => b + 1).join(", ")}], 0)`;
-  };
+  const binOf = (x: string, edges: number[]) =>
+    edges.length === 0 ? "0" : edges.map((e) => `(${x} >= ${literal(e)})`).join(" + ");
   // Each feature is looked up once, in the inner query, and named there (p0, x0, …): the outer expressions
   // refer to the names, which keeps the statement small (its analysis took ~0.2 s, on any scope).
   const lookups: string[] = [];
@@ -122,9 +113,7 @@ export async function binCounts(
      )
      GROUP BY w`,
     params,
-    compact
-      ? { ...SCAN_SETTINGS, compile_expressions: 0 }
-      : { ...SCAN_SETTINGS, compile_expressions: 1, min_count_to_compile_expression: "0" },
+    { ...SCAN_SETTINGS, compile_expressions: 1, min_count_to_compile_expression: "0" },
   );
   // Windows are aligned to their size, and the scope starts at a window: the index counts from it.
   const fromMs = scope.windowStartsMs[0] ?? 0;

@@ -64,8 +64,8 @@ afterAll(async () => {
 });
 
 describe("drift bins", () => {
-  // A scope of one or two windows bins with other expressions than a longer one (binCounts): both are checked,
-  // the longer one over the sent window and empty windows on either side.
+  // A scope of one window, and one of three (the sent window and empty windows on either side): counted by
+  // window, each count must land in the window its rows are in.
   const shapes = { "one window": [WINDOW], "three windows": [WINDOW - HOUR_MS, WINDOW, WINDOW + HOUR_MS] };
   for (const [shape, windowStartsMs] of Object.entries(shapes))
     for (const model of ["few", "many"]) {
