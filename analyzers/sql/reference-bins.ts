@@ -1,7 +1,7 @@
 import type { Store } from "../../store/index.js";
 import { IN_SCOPE_SQL, queryRows, type Scope, scopeParams } from "../scope.js";
 import { DECILES, type ReferenceBins } from "./distributions.js";
-import { type NumericLayout, numericByLayout } from "./feature-layouts.js";
+import { EVERY_ROW, type NumericLayout, numericByLayout } from "./feature-layouts.js";
 
 /** Rows in one of the engine's read units (index_granularity, the MergeTree default). */
 const GRANULE_ROWS = 8192;
@@ -135,8 +135,15 @@ async function decilesByPosition(
   }
   const [row] = await queryRows<{ n: number[]; q: number[][] }>(
     store,
-    `SELECT [${present.map((p) => `countIf(${p})`).join(", ")}] AS n,
-       [${present.map((p, i) => `arrayDistinct(quantilesExactIf(${LEVELS})(${values[i]}, ${p}))`).join(",\n")}] AS q
+    // A feature every row has (EVERY_ROW) needs no condition: the -If aggregates took 10–30 % more CPU.
+    `SELECT [${present.map((p) => (p === EVERY_ROW ? "count()" : `countIf(${p})`)).join(", ")}] AS n,
+       [${present
+         .map((p, i) =>
+           p === EVERY_ROW
+             ? `arrayDistinct(quantilesExact(${LEVELS})(${values[i]}))`
+             : `arrayDistinct(quantilesExactIf(${LEVELS})(${values[i]}, ${p}))`,
+         )
+         .join(",\n")}] AS q
      FROM (
        SELECT predicted_value${lookups.map((l) => `, ${l}`).join("")}
        FROM ${store.database}.predictions WHERE ${sample.where} AND ${reads.known}
