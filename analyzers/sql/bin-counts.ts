@@ -35,8 +35,8 @@ interface JointCount {
  * faster than looking the edges up per value, and a day's binning took 3.1 s CPU uncompiled against 2.0 s
  * compiled. The compiled code is kept (the engine's cache, by expression): the first statement with a new
  * shape costs ~0.5 s more to compile, new edges in the same shape ~0.2 s, and the same edges (a baseline's,
- * run after run) nothing; an incremental run's hour took 10 % less CPU than with `roundDown` to the edges
- * and `transform` to their index, uncompiled, which is quicker to plan. Edge literals are numbers this code
+ * run after run) nothing. With `roundDown` to the edges and `transform` to their index instead, uncompiled
+ * and quicker to plan, an incremental run took 10 % more CPU in all. Edge literals are numbers this code
  * formats (JavaScript's shortest round-trip form, which the engine parses to the same double); feature
  * names and categorical values are query parameters. `layouts`: the scope's orderings of numeric feature
  * names (numericLayouts).
