@@ -61,6 +61,7 @@ export function labelledJoin({ predictions, labels }: { predictions: number; lab
  * model's own serving stack.
  */
 export function labelledPredictionsSql(db: string, columns: string, join: LabelledJoin): string {
+  // The scope's predictions: the left side, and what a small scope narrows the labels to.
   const ids = `${db}.predictions WHERE ${IN_SCOPE_SQL}`;
   // One scalar subquery for both bounds (the engine computes each distinct one once).
   const range = `(SELECT (min(prediction_id), max(prediction_id)) FROM ${ids})`;
@@ -70,7 +71,7 @@ export function labelledPredictionsSql(db: string, columns: string, join: Labell
     : "";
   return `(
       SELECT ${WINDOW_START_SQL} AS ws, prediction_id, ${ID_HASH_SQL} AS id_hash, ${columns}
-      FROM ${db}.predictions WHERE ${IN_SCOPE_SQL}
+      FROM ${ids}
     ) AS p
     LEFT JOIN (
       SELECT ${ID_HASH_SQL} AS id_hash, label_class, label_value, toUInt8(1) AS has_label
