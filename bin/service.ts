@@ -91,13 +91,13 @@ export async function startService(
       flushIntervalMs: config.batch.flushIntervalMs,
       replay: { initialBackoffMs: 250, maxBackoffMs: 30_000, maxInvalidAttempts: 10 },
     },
-    async (table, rows, dedupToken) => {
+    async (table, rows, earlierAttemptAtMs) => {
       const started = performance.now();
       let outcome = "ok";
       try {
         const fault = hooks.insertFault?.();
         if (fault) throw fault;
-        await store.insertRows(table, rows, { dedupToken });
+        await store.insertRows(table, rows, { earlierAttemptAtMs });
       } catch (err) {
         outcome = "error";
         throw err;

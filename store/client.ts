@@ -34,10 +34,15 @@ export type StoreMode = "embedded" | "server";
 
 export interface InsertOptions {
   /**
-   * The same token for the same rows makes a repeated insert a no-op (ClickHouse's
-   * `insert_deduplication_token`; the tables keep a deduplication window for it).
+   * Set when an earlier attempt at these same rows may have stored some of them (it failed, or its process
+   * died mid-insert), to when that attempt started at the earliest (epoch ms). Rows the table already holds,
+   * by model, prediction id and event time, among those that arrived since then, are left out.
+   *
+   * Rows are checked rather than trusting a deduplication token: a plain MergeTree records an insert's
+   * token before the part it names is in place, so a process killed between the two leaves a token with
+   * no rows, and a repeat under that token was dropped: acknowledged records lost.
    */
-  dedupToken?: string;
+  earlierAttemptAtMs?: number;
 }
 
 /** Output formats a read-only query may ask the engine for. */
@@ -57,6 +62,21 @@ const ENGINE_NICE = 10;
  * go beside them (see pooledEmbeddedConnection).
  */
 const WRITER_CONNECTIONS = 3;
+
+/**
+ * How far the clock stamping each row's arrival may run behind ours when a repeat looks for the rows an
+ * earlier attempt stored. Embedded, it is this process's own clock; a server's is kept within well under a
+ * second by NTP. Past the margin a repeat would store rows twice, never lose them; within it, each repeat
+ * reads what arrived in that time, so the margin stays small.
+ */
+const ARRIVAL_CLOCK_MARGIN_MS: Record<StoreMode, number> = { embedded: 1_000, server: 60_000 };
+
+/** The column each table stamps with a row's arrival (the server's clock, at insert). */
+const ARRIVAL_COLUMN: Record<InsertTable, string> = {
+  predictions: "ingest_time",
+  labels: "ingest_time",
+  shadow_predictions: "run_time",
+};
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -167,14 +187,25 @@ export class Store {
     if (chunks.length === 0) return;
     const { columns, structure } = INSERT_LAYOUTS[table];
     const target = `${this.database}.${table} (${columns.join(", ")})`;
-    const clickhouse_settings =
-      options.dedupToken === undefined
-        ? undefined
-        : { insert_deduplicate: 1 as const, insert_deduplication_token: options.dedupToken };
+    const since = options.earlierAttemptAtMs;
+    /** The rows read from `from`, less those already stored when this repeats an earlier attempt. */
+    const select = (from: string) =>
+      since === undefined
+        ? `SELECT * FROM ${from}`
+        : `SELECT * FROM ${from}
+           WHERE (model, prediction_id, time) NOT IN (
+             SELECT model, prediction_id, time FROM ${this.database}.${table}
+             WHERE ${ARRIVAL_COLUMN[table]} >= fromUnixTimestamp64Milli(toInt64(${Math.floor(since - ARRIVAL_CLOCK_MARGIN_MS[this.mode])})))`;
+    // Repeats are found by their rows (see InsertOptions), so the engine's own block deduplication, which
+    // could drop a legitimate second insert of identical rows, stays off.
+    const clickhouse_settings = { insert_deduplicate: 0 as const };
     try {
       if (this.insertDir === undefined) {
         const result = await this.client.exec({
-          query: `INSERT INTO ${target} FORMAT RowBinary`,
+          query:
+            since === undefined
+              ? `INSERT INTO ${target} FORMAT RowBinary`
+              : `INSERT INTO ${target} ${select(`input('${structure}')`)} FORMAT RowBinary`,
           clickhouse_settings,
           values: Readable.from(
             chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)),
@@ -190,7 +221,7 @@ export class Store {
       writeChunksSync(path, chunks);
       try {
         await this.client.command({
-          query: `INSERT INTO ${target} SELECT * FROM file({path:String}, RowBinary, '${structure}')`,
+          query: `INSERT INTO ${target} ${select(`file({path:String}, RowBinary, '${structure}')`)}`,
           query_params: { path },
           clickhouse_settings,
         });

@@ -102,6 +102,17 @@ const MIGRATIONS: readonly Migration[] = [
       `DROP TABLE IF EXISTS ${db}.prediction_ids`,
     ],
   },
+  {
+    version: 11,
+    name: "deduplication window retired: a replayed insert checks which of its rows are stored",
+    // Migration 2's window let a replay under the same token be dropped. But a plain MergeTree records the
+    // token before the part is in place, so a process killed between the two left a token without rows and
+    // the replay was dropped: acknowledged records lost. Inserts no longer carry tokens (store/client.ts).
+    statements: (db) =>
+      ["predictions", "labels"].map(
+        (t) => `ALTER TABLE ${db}.${t} MODIFY SETTING non_replicated_deduplication_window = 0`,
+      ),
+  },
 ];
 
 /** Inserts per table whose tokens are remembered: minutes of spool replays even at the busiest. */

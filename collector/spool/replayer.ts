@@ -5,14 +5,15 @@ import { scanFrames } from "./frame.js";
 import type { SealedSegment } from "./segment-log.js";
 
 /**
- * Inserts one table's rows from one segment. The token is the same every time the same rows are replayed,
- * so the store can drop a repeat (a crash between the insert and the segment's deletion).
+ * Inserts one table's rows from one segment. `earlierAttemptAtMs` is set when an earlier attempt may have
+ * stored some of them (it failed, or the process making it died): when that attempt started at the
+ * earliest. The insert must then leave out the rows already stored, so a repeat stores each row once.
  */
 export type InsertSegmentRows = (
   table: TableName,
   /** The table's rows in the segment, frame by frame, in order. */
   rows: readonly Uint8Array[],
-  dedupToken: string,
+  earlierAttemptAtMs: number | undefined,
 ) => Promise<void>;
 
 export interface ReplayOptions {
@@ -113,11 +114,16 @@ export class Replayer {
   private async replayWithRetries(segment: SealedSegment): Promise<boolean> {
     let backoff = this.options.initialBackoffMs;
     let invalid = 0;
+    let earlierAttemptAtMs = segment.earlierAttemptAtMs;
     for (let attempt = 1; ; attempt++) {
+      const startedAt = Date.now();
       try {
-        await this.replay(segment);
+        await this.replay(segment, earlierAttemptAtMs);
         return true;
       } catch (err) {
+        // A failed insert may still have stored some rows (a table, or some of its parts, or all of it with
+        // the answer lost): every later attempt checks.
+        earlierAttemptAtMs ??= startedAt;
         invalid = isRetryable(err) ? 0 : invalid + 1;
         if (invalid >= this.options.maxInvalidAttempts) {
           const movedTo = await quarantine(segment).catch((e) => `nowhere (${String(e)})`);
@@ -132,7 +138,7 @@ export class Replayer {
     }
   }
 
-  private async replay(segment: SealedSegment): Promise<void> {
+  private async replay(segment: SealedSegment, earlierAttemptAtMs: number | undefined): Promise<void> {
     const started = performance.now();
     const bytes = await this.read(segment);
     const { frames, validBytes } = scanFrames(bytes);
@@ -145,7 +151,7 @@ export class Replayer {
       await this.insert(
         table,
         parts.map((f) => f.rows),
-        `${segment.name}/${table}`,
+        earlierAttemptAtMs,
       );
     }
     await unlink(segment.path);

@@ -5,11 +5,17 @@ import { encodeFrame, type Frame } from "./frame.js";
 
 /** A segment no longer written to, waiting to be replayed into the store. */
 export interface SealedSegment {
-  /** File name; unique across spool directories, so it also roots the segment's deduplication tokens. */
+  /** File name: a sequence number (segments replay in its order) and a random suffix. */
   name: string;
   path: string;
   /** Bytes written and acknowledged (a failed write's partial bytes lie past this and are ignored). */
   bytes: number;
+  /**
+   * Set on a segment found at start, when an earlier run's attempt to store it may have stored some of it
+   * before that run died: the earliest such an attempt could have started (the file's last write; a
+   * segment is only replayed once sealed).
+   */
+  earlierAttemptAtMs?: number;
 }
 
 interface OpenSegment {
@@ -57,7 +63,8 @@ export class SegmentLog {
     const found: SealedSegment[] = [];
     for (const name of names) {
       const path = join(dir, name);
-      found.push({ name, path, bytes: (await stat(path)).size });
+      const { size, mtimeMs } = await stat(path);
+      found.push({ name, path, bytes: size, earlierAttemptAtMs: mtimeMs });
     }
     const last = names[names.length - 1];
     const nextSeq = last === undefined ? 1 : Number(last.slice(0, 12)) + 1;

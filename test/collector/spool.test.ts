@@ -1,8 +1,25 @@
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InsertSegmentRows, Spool, type SpoolEvents, type SpoolOptions } from "../../collector/index.js";
-import { type Label, labelsRowBinary, migrate, Store, StoreError } from "../../store/index.js";
+import {
+  type Label,
+  labelsRowBinary,
+  migrate,
+  type Prediction,
+  PredictionRows,
+  Store,
+  StoreError,
+} from "../../store/index.js";
 import { tempDir } from "../helpers/service.js";
 
 const dir = tempDir();
@@ -26,12 +43,12 @@ const options = (over: Partial<SpoolOptions> = {}): SpoolOptions => ({
   ...over,
 });
 
-/** Inserts into the real store, recording each insert's rows (bytes) and token. */
+/** Inserts into the real store, recording each insert's rows (bytes) and when an earlier attempt was. */
 function storeInsert(into: Store = store) {
-  const calls: Array<{ table: string; bytes: number; token: string }> = [];
-  const insert: InsertSegmentRows = async (table, rows, token) => {
-    await into.insertRows(table, rows, { dedupToken: token });
-    calls.push({ table, bytes: rows.reduce((sum, r) => sum + r.byteLength, 0), token });
+  const calls: Array<{ table: string; bytes: number; earlierAttemptAtMs: number | undefined }> = [];
+  const insert: InsertSegmentRows = async (table, rows, earlierAttemptAtMs) => {
+    await into.insertRows(table, rows, earlierAttemptAtMs === undefined ? {} : { earlierAttemptAtMs });
+    calls.push({ table, bytes: rows.reduce((sum, r) => sum + r.byteLength, 0), earlierAttemptAtMs });
   };
   return { calls, insert };
 }
@@ -59,6 +76,45 @@ const labels = (model: string, n: number) => ({
     ),
   ),
 });
+
+/** Predictions with distinct ids, `n` at each of the times given (predictions is a plain MergeTree). */
+const predictions = (model: string, n: number, timesMs: readonly number[] = [Date.now()]) => {
+  const rows = new PredictionRows();
+  for (const timeMs of timesMs) {
+    for (let i = 0; i < n; i++) {
+      const p: Prediction = {
+        timeMs,
+        model,
+        modelVersion: "v1",
+        predictionId: `p${nextId++}`,
+        predictedClass: "x",
+        predictedValue: null,
+        classScores: new Map(),
+        numericFeatures: new Map([["f", i]]),
+        categoricalFeatures: new Map(),
+        segments: new Map(),
+        latencyMs: null,
+        source: "events",
+        traceId: "",
+        spanId: "",
+      };
+      rows.add(p);
+    }
+  }
+  return { table: "predictions" as const, records: rows.length, rows: Uint8Array.from(rows.bytes()) };
+};
+
+/** Rows stored for the model, and how many distinct prediction ids among them. */
+const storedPredictions = async (model: string) => {
+  const rs = await store.client.query({
+    query: `SELECT count() AS n, uniqExact(prediction_id) AS ids FROM modelwatch.predictions
+            WHERE model = {m:String}`,
+    query_params: { m: model },
+    format: "JSONEachRow",
+  });
+  const [row] = await rs.json<{ n: string; ids: string }>();
+  return { rows: Number(row?.n), ids: Number(row?.ids) };
+};
 
 const stored = async (model: string) => {
   const rs = await store.client.query({
@@ -123,26 +179,64 @@ describe("the spool", () => {
     await second.shutdown(1_000);
   });
 
-  it("stores a segment once even when replayed again after a crash between insert and delete", async () => {
+  it("stores a segment once when replayed again after a crash between its insert and its deletion", async () => {
     const o = options();
     const first = await Spool.open(o, down);
-    await first.write([labels("twice", 4)]);
+    await first.write([predictions("twice", 4)]);
     await first.shutdown(0);
     const [name] = segments(o.dir);
+    const path = join(o.dir, name as string);
     const copy = join(dir.path, "segment-copy");
-    copyFileSync(join(o.dir, name as string), copy);
+    copyFileSync(path, copy);
+    const { atimeMs, mtimeMs } = statSync(path);
 
-    const second = await Spool.open(o, storeInsert().insert);
-    await second.flush();
-    await second.shutdown(1_000);
-    expect(await stored("twice")).toBe(4);
-    copyFileSync(copy, join(o.dir, name as string)); // as if the delete had never happened
+    const second = storeInsert();
+    const spool2 = await Spool.open(o, second.insert);
+    await spool2.flush();
+    await spool2.shutdown(1_000);
+    expect(await storedPredictions("twice")).toEqual({ rows: 4, ids: 4 });
+    // Found at start, the segment may have been stored by an earlier run: the insert is told so.
+    expect(second.calls[0]?.earlierAttemptAtMs).toBe(mtimeMs);
+    copyFileSync(copy, path); // as if the deletion had never happened…
+    utimesSync(path, atimeMs / 1000, mtimeMs / 1000); // …the file as the crash left it
 
     const third = storeInsert();
-    const spool = await Spool.open(o, third.insert);
+    const spool3 = await Spool.open(o, third.insert);
+    await spool3.flush();
+    expect(third.calls).toHaveLength(1); // replayed…
+    expect(await storedPredictions("twice")).toEqual({ rows: 4, ids: 4 }); // …and nothing stored twice
+    expect(segments(o.dir)).toHaveLength(0);
+    await spool3.shutdown(1_000);
+  });
+
+  it("stores what an earlier run's insert left out, once, when that run died with part of it stored", async () => {
+    // A segment spanning two days becomes two parts (predictions are partitioned by day); a process killed
+    // mid-insert can leave one in place and not the other.
+    const o = options();
+    const first = await Spool.open(o, down);
+    const yesterday = predictions("partly", 5, [Date.now() - 86_400_000]);
+    const today = predictions("partly", 5);
+    await first.write([yesterday, today]);
+    await first.shutdown(0);
+    await store.insertRows("predictions", yesterday.rows); // what the dead run's insert left in place
+
+    const spool = await Spool.open(o, storeInsert().insert);
     await spool.flush();
-    expect(third.calls).toHaveLength(1); // replayed with the same token…
-    expect(await stored("twice")).toBe(4); // …and the store dropped the repeat
+    expect(await storedPredictions("partly")).toEqual({ rows: 10, ids: 10 });
+    await spool.shutdown(1_000);
+  });
+
+  it("stores a segment once when the store took it but its answer was lost, and the retry repeats it", async () => {
+    const s = storeInsert();
+    let answered = 0;
+    const spool = await Spool.open(options(), async (table, rows, earlierAttemptAtMs) => {
+      await s.insert(table, rows, earlierAttemptAtMs);
+      if (answered++ === 0) throw new StoreError("INSERT", "connection reset by peer", true);
+    });
+    await spool.write([predictions("lost-answer", 6)]);
+    await spool.flush();
+    expect(s.calls.map((c) => c.earlierAttemptAtMs === undefined)).toEqual([true, false]);
+    expect(await storedPredictions("lost-answer")).toEqual({ rows: 6, ids: 6 });
     await spool.shutdown(1_000);
   });
 
@@ -189,9 +283,9 @@ describe("the spool", () => {
     });
     const s = storeInsert();
     const o = options({ maxBytes: 4_000, flushIntervalMs: 0 });
-    const spool = await Spool.open(o, async (table, rows, token) => {
+    const spool = await Spool.open(o, async (table, rows, earlier) => {
       await gate;
-      await s.insert(table, rows, token);
+      await s.insert(table, rows, earlier);
     });
     const outcomes = [];
     for (let i = 0; i < 10; i++) outcomes.push(await spool.write([labels("full", 20)]));
@@ -239,9 +333,9 @@ describe("the spool", () => {
     const s = storeInsert();
     const spool = await Spool.open(
       o,
-      async (table, rows, token) => {
+      async (table, rows, earlier) => {
         if (calls++ < 3) throw new StoreError("INSERT", "Cannot parse input", false);
-        await s.insert(table, rows, token);
+        await s.insert(table, rows, earlier);
       },
       { quarantined: (_s, movedTo) => quarantined.push(movedTo) },
     );
