@@ -26,11 +26,13 @@ export async function startTestService(
   env: NodeJS.ProcessEnv = {},
   hooks: Omit<ServiceHooks, "log"> = {},
 ): Promise<TestService> {
-  const dir = tempDir();
+  // A store of its own unless the test brings one (and removes it).
+  const dir = flags["data-dir"] === undefined ? tempDir() : undefined;
+  const dataDir = flags["data-dir"] ?? (dir?.path as string);
   const config = parseConfig(
     // Decoding on the event loop: decode threads run the built dist/ (DecodePool), tested on their own.
     {
-      "data-dir": dir.path,
+      "data-dir": dataDir,
       "http-port": "0",
       "grpc-port": "0",
       "batch-flush-interval-ms": "5",
@@ -42,7 +44,7 @@ export async function startTestService(
   const service = await startService(config, env, { log: () => {}, ...hooks });
   return {
     ...service,
-    dataDir: dir.path,
+    dataDir,
     async rows<T>(sql: string, params?: Record<string, unknown>) {
       await service.flushed();
       const rs = await service.store.client.query({
@@ -55,7 +57,7 @@ export async function startTestService(
     },
     async stop() {
       await service.close();
-      dir.remove();
+      dir?.remove();
     },
   };
 }
