@@ -34,7 +34,7 @@ export async function windowAuc(
      )
      GROUP BY ws
      HAVING positives > 0 AND negatives > 0`,
-    { ...scopeParams(scope, windowMs), positive },
+    { ...scopeParams(scope, windowMs), ...join.params, positive },
     join.settings,
   );
   return rows.map((r) => ({

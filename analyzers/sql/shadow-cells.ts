@@ -90,7 +90,7 @@ export async function shadowWindows(
   join: LabelledJoin,
 ): Promise<ShadowWindow[]> {
   const db = store.database;
-  const params = scopeParams(scope, windowMs);
+  const params = { ...scopeParams(scope, windowMs), ...join.params };
   const rows = await queryRows<ShadowRow>(
     store,
     `WITH groupArrayArray(pvs) AS production_values, groupArrayArray(cvs) AS candidate_values,

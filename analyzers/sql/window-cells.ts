@@ -70,7 +70,7 @@ export async function windowCells(
        FROM ${labelledPredictionsSql(db, `${segment} AS seg, predicted_class, predicted_value`, join)}
      )
      GROUP BY ws, seg, predicted, has_label, actual`,
-    { ...scopeParams(scope, windowMs), seg: segmentKey ?? "" },
+    { ...scopeParams(scope, windowMs), ...join.params, seg: segmentKey ?? "" },
     join.settings,
   );
   return rows.map((r) => ({
