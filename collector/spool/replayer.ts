@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import type { TableName } from "../../store/rows.js";
 import { scanFrames } from "./frame.js";
 import type { SealedSegment } from "./segment-log.js";
+import { syncDirectory } from "./sync-directory.js";
 
 /**
  * Inserts one table's rows from one segment. `earlierAttemptAtMs` is set when an earlier attempt may have
@@ -155,6 +156,10 @@ export class Replayer {
       );
     }
     await unlink(segment.path);
+    // Durably: a stored segment that came back after a power cut would be stored again, unchecked, since
+    // only the oldest segment found at start is checked for rows already stored. Best effort: the segment
+    // is stored either way.
+    await syncDirectory(dirname(segment.path)).catch(() => {});
     this.events.replayed?.(segment, records, performance.now() - started);
   }
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, mkdir, open, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeFrame, type Frame } from "./frame.js";
+import { syncDirectory } from "./sync-directory.js";
 
 /** A segment no longer written to, waiting to be replayed into the store. */
 export interface SealedSegment {
@@ -11,9 +12,9 @@ export interface SealedSegment {
   /** Bytes written and acknowledged (a failed write's partial bytes lie past this and are ignored). */
   bytes: number;
   /**
-   * Set on a segment found at start, when an earlier run's attempt to store it may have stored some of it
-   * before that run died: the earliest such an attempt could have started (the file's last write; a
-   * segment is only replayed once sealed).
+   * Set on the oldest segment found at start, which an earlier run may have been storing when it died (the
+   * replayer stores one segment at a time, oldest first, and deletes each once stored, durably): the
+   * earliest such an attempt could have started, the file's last write (a segment is replayed once sealed).
    */
   earlierAttemptAtMs?: number;
 }
@@ -53,7 +54,11 @@ export class SegmentLog {
     private readonly onSealed: (segment: SealedSegment) => void,
   ) {}
 
-  /** Opens (creating) the directory; segments left by an earlier run are returned oldest first. */
+  /**
+   * Opens (creating) the directory; segments left by an earlier run are returned oldest first. Only the
+   * oldest may be partly stored: checking the others too would make each look through all that the ones
+   * before it stored, a cost growing with the square of a backlog.
+   */
   static async open(
     dir: string,
     onSealed: (segment: SealedSegment) => void,
@@ -64,7 +69,11 @@ export class SegmentLog {
     for (const name of names) {
       const path = join(dir, name);
       const { size, mtimeMs } = await stat(path);
-      found.push({ name, path, bytes: size, earlierAttemptAtMs: mtimeMs });
+      found.push(
+        found.length === 0
+          ? { name, path, bytes: size, earlierAttemptAtMs: mtimeMs }
+          : { name, path, bytes: size },
+      );
     }
     const last = names[names.length - 1];
     const nextSeq = last === undefined ? 1 : Number(last.slice(0, 12)) + 1;
@@ -157,12 +166,7 @@ export class SegmentLog {
     const path = join(this.dir, name);
     const file = await open(path, "wx");
     // The new file's directory entry must survive a crash as surely as its contents.
-    const dir = await open(this.dir, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDirectory(this.dir);
     this.current = { name, path, file, bytes: 0, records: 0 };
     return this.current;
   }

@@ -226,6 +226,21 @@ describe("the spool", () => {
     await spool.shutdown(1_000);
   });
 
+  it("checks only the oldest segment found at start for rows already stored: the others were never tried", async () => {
+    const o = options({ maxSegmentRecords: 1 }); // each write seals a segment
+    const first = await Spool.open(o, down);
+    for (const n of [2, 3, 4]) await first.write([predictions("backlog", n)]);
+    await first.shutdown(0);
+    expect(segments(o.dir)).toHaveLength(3);
+
+    const s = storeInsert();
+    const second = await Spool.open(o, s.insert);
+    await second.flush();
+    expect(s.calls.map((c) => c.earlierAttemptAtMs !== undefined)).toEqual([true, false, false]);
+    expect(await storedPredictions("backlog")).toEqual({ rows: 9, ids: 9 });
+    await second.shutdown(1_000);
+  });
+
   it("stores a segment once when the store took it but its answer was lost, and the retry repeats it", async () => {
     const s = storeInsert();
     let answered = 0;
