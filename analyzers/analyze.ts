@@ -247,8 +247,18 @@ export class Analyzer {
     const { windowMs, segments, thresholds } = this.options;
     const facts = await scopeFacts(this.store, scope, windowMs);
     const join = labelledJoin(facts);
-    const allTraffic = await windowCells(this.store, scope, windowMs, join);
-    const drift = await this.drift(scope, facts, allTraffic, runAt, storedReferences);
+    // The cells and the drift bins are counted at once (two statements, on two of the store's connections):
+    // drift waits for the cells only to take the predicted classes' counts from them.
+    const cellsRead = windowCells(this.store, scope, windowMs, join);
+    const [cellsDone, driftDone] = await Promise.allSettled([
+      cellsRead,
+      this.drift(scope, facts, cellsRead, runAt, storedReferences),
+    ]);
+    // Both settle before either's failure is thrown: nothing of the scope is left running behind the run.
+    if (cellsDone.status === "rejected") throw cellsDone.reason;
+    if (driftDone.status === "rejected") throw driftDone.reason;
+    const allTraffic = cellsDone.value;
+    const drift = driftDone.value;
     const rows: MetricRow[] = [];
     for (const segmentKey of [undefined, ...segments]) {
       const cells =
@@ -381,14 +391,15 @@ export class Analyzer {
   }
 
   /**
-   * Bin counts of each window and of its reference, or undefined when there is no reference yet. `cells`:
-   * the scope's window cells of all traffic, which count its predicted classes. A baseline's reference is
+   * Bin counts of each window and of its reference, or undefined when there is no reference yet.
+   * `cellsRead`: the scope's window cells of all traffic, which count its predicted classes, being read
+   * meanwhile (awaited only once the bins are counted). A baseline's reference is
    * stored as of `runAt`; `storedReferences`: whether one stored earlier may be read back.
    */
   private async drift(
     scope: Scope,
     facts: ScopeFacts,
-    cells: readonly WindowCell[],
+    cellsRead: Promise<readonly WindowCell[]>,
     runAt: number,
     storedReferences: boolean,
   ): Promise<
@@ -428,7 +439,7 @@ export class Analyzer {
       const top = bins.top.get(PREDICTED_CLASS_KEY);
       if (top === undefined) return binCounts(this.store, scope, windowMs, bins, layouts);
       const rest = await binCounts(this.store, scope, windowMs, withoutPredictedClass(bins), layouts);
-      return [...rest, ...classBinCounts(cells, top)];
+      return [...rest, ...classBinCounts(await cellsRead, top)];
     };
     if (ref) {
       current = byWindow(await scopeCounts(ref.bins, facts.layouts));
