@@ -115,7 +115,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** Inserts per table whose tokens are remembered: minutes of spool replays even at the busiest. */
+/** Migration 2's window (retired by 11): inserts per table whose tokens were remembered. */
 const DEDUP_WINDOW = 1000;
 
 /** Tables whose TTL follows `retentionDays`, with the time column it counts from. */
