@@ -3,6 +3,7 @@ import { labelledJoin } from "../../analyzers/sql/labelled.js";
 import { scopeFacts } from "../../analyzers/sql/scope-facts.js";
 import { windowCells } from "../../analyzers/sql/window-cells.js";
 import { type Label, labelsRowBinary, type Prediction, PredictionRows } from "../../store/index.js";
+import { emptyPrediction } from "../helpers/rows.js";
 import { migratedStoreForFile } from "../helpers/store.js";
 
 const { store } = migratedStoreForFile();
@@ -10,24 +11,8 @@ const { store } = migratedStoreForFile();
 const HOUR = 3_600_000;
 const H = Math.floor(Date.now() / HOUR) * HOUR - 5 * HOUR;
 
-function prediction(id: string, timeMs: number, predictedClass: string): Prediction {
-  return {
-    timeMs,
-    model: "m",
-    modelVersion: "v1",
-    predictionId: id,
-    predictedClass,
-    predictedValue: null,
-    classScores: new Map(),
-    numericFeatures: new Map(),
-    categoricalFeatures: new Map(),
-    segments: new Map(),
-    latencyMs: null,
-    source: "events",
-    traceId: "",
-    spanId: "",
-  };
-}
+const prediction = (id: string, timeMs: number, predictedClass: string): Prediction =>
+  emptyPrediction({ timeMs, model: "m", predictionId: id, predictedClass });
 
 const label = (predictionId: string, labelClass: string): Label => ({
   timeMs: H + HOUR,

@@ -15,11 +15,11 @@ import {
   type Label,
   labelsRowBinary,
   migrate,
-  type Prediction,
   PredictionRows,
   Store,
   StoreError,
 } from "../../store/index.js";
+import { emptyPrediction } from "../helpers/rows.js";
 import { tempDir } from "../helpers/service.js";
 
 const dir = tempDir();
@@ -82,23 +82,15 @@ const predictions = (model: string, n: number, timesMs: readonly number[] = [Dat
   const rows = new PredictionRows();
   for (const timeMs of timesMs) {
     for (let i = 0; i < n; i++) {
-      const p: Prediction = {
-        timeMs,
-        model,
-        modelVersion: "v1",
-        predictionId: `p${nextId++}`,
-        predictedClass: "x",
-        predictedValue: null,
-        classScores: new Map(),
-        numericFeatures: new Map([["f", i]]),
-        categoricalFeatures: new Map(),
-        segments: new Map(),
-        latencyMs: null,
-        source: "events",
-        traceId: "",
-        spanId: "",
-      };
-      rows.add(p);
+      rows.add(
+        emptyPrediction({
+          timeMs,
+          model,
+          predictionId: `p${nextId++}`,
+          predictedClass: "x",
+          numericFeatures: new Map([["f", i]]),
+        }),
+      );
     }
   }
   return { table: "predictions" as const, records: rows.length, rows: Uint8Array.from(rows.bytes()) };

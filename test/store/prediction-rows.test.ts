@@ -5,6 +5,7 @@ import {
   readPredictionRows,
   scanPredictionFeatures,
 } from "../../store/index.js";
+import { emptyPrediction } from "../helpers/rows.js";
 
 const full: Prediction = {
   timeMs: Date.UTC(2026, 10, 28, 12, 0, 0, 123),
@@ -31,20 +32,13 @@ const full: Prediction = {
 
 describe("PredictionRows", () => {
   it("reads back every field written, nulls and non-ASCII text included", () => {
-    const sparse: Prediction = {
-      ...full,
+    const sparse = emptyPrediction({
       timeMs: 0,
+      model: full.model,
+      modelVersion: full.modelVersion,
       predictionId: "x".repeat(300), // a length past one varint byte
-      predictedClass: "",
-      predictedValue: null,
-      classScores: new Map(),
-      numericFeatures: new Map(),
-      categoricalFeatures: new Map(),
-      segments: new Map(),
-      latencyMs: null,
-      traceId: "",
-      spanId: "",
-    };
+      source: full.source,
+    });
     const rows = new PredictionRows(16); // grows past its first buffer
     rows.add(full);
     rows.add(sparse);
