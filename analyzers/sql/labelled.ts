@@ -1,5 +1,6 @@
 import type { ClickHouseSettings } from "@clickhouse/client";
 import { IN_SCOPE_SQL, SCAN_SETTINGS, WINDOW_START_SQL } from "../scope.js";
+import type { ScopeFacts } from "./scope-facts.js";
 
 /** How a query built on labelledPredictionsSql joins a scope's predictions to their labels. */
 export interface LabelledJoin {
@@ -38,11 +39,7 @@ export function labelledJoin({
   predictions,
   labels,
   idRange,
-}: {
-  predictions: number;
-  labels: number;
-  idRange?: { lo: string; hi: string } | undefined;
-}): LabelledJoin {
+}: Pick<ScopeFacts, "predictions" | "labels"> & Partial<Pick<ScopeFacts, "idRange">>): LabelledJoin {
   const narrowLabels = predictions * NARROW_RATIO <= labels;
   // 'true' swaps the sides, hashing the predictions (the left side); 'false' hashes the labels. Labels
   // narrowed to the scope's ids are at most as many as its predictions: an hour's join took 70–110 ms

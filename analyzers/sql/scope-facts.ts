@@ -61,7 +61,7 @@ export async function scopeFacts(store: Store, scope: Scope, windowMs: number): 
     shadowed: Number(row?.shadowed ?? 0) > 0,
     layouts: await numericLayouts(store, scope, windowMs, range),
     idRange:
-      withIds && range.rows > 0 && row?.id_lo !== undefined && row.id_hi !== undefined
+      range.rows > 0 && row?.id_lo !== undefined && row.id_hi !== undefined
         ? { lo: row.id_lo, hi: row.id_hi }
         : undefined,
   };
