@@ -60,6 +60,8 @@ export class TapConnection {
   private readonly queue: Exchange[] = [];
   /** The recognised call whose request is arriving. */
   private receiving: TapCall | undefined;
+  /** Calls whose request ended in the chunk being read: counted once it is forwarded (fromClient). */
+  private readonly received: TapCall[] = [];
   /** Whether bytes of the oldest request's answer were sent to the client. */
   private answering = false;
   private readonly requests: RequestFramer;
@@ -88,7 +90,7 @@ export class TapConnection {
       forward: (bytes) => this.toUpstream.push(bytes),
       body: (data) => this.receiving?.request.add(data),
       end: () => {
-        this.receiving?.requestDone();
+        if (this.receiving) this.received.push(this.receiving);
         this.receiving = undefined;
       },
       unframeable: (_reason, rest) => this.goBlind(rest, this.responses.abandon()),
@@ -159,6 +161,11 @@ export class TapConnection {
     if (this.blind) this.toUpstream.push(chunk);
     else this.requests.push(chunk);
     this.flush();
+    // Reading a request for its instances (a JSON parse) waits until the request is on its way upstream:
+    // it then overlaps the model server's work instead of adding to it. The answer, which needs the count
+    // for its ids header, can only arrive on a later turn.
+    for (const call of this.received) call.requestDone();
+    this.received.length = 0;
   }
 
   private fromUpstream(socket: Socket, chunk: Buffer): void {
