@@ -117,7 +117,12 @@ async function main(): Promise<void> {
       ...process.env,
       MODELWATCH_DATA_DIR: dir.path,
     },
-  );
+  ).catch((err: unknown) => {
+    // The upstream's listener would keep this process running after the error is reported.
+    upstream.server.close();
+    dir.remove();
+    throw err;
+  });
   const tapPort = Number(/tap proxy listening on [^\s]+:(\d+)/.exec(serve.log())?.[1]);
   const directClient = new RawClient(upstream.port, predictRequest(upstream.port));
   const tapClient = new RawClient(tapPort, predictRequest(tapPort));
