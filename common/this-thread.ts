@@ -2,11 +2,11 @@ import { readlinkSync, writeFileSync } from "node:fs";
 import { setPriority } from "node:os";
 
 /**
- * Names the calling thread and, when asked, lowers its CPU priority (a higher nice value), on Linux
- * through /proc/thread-self, which is the calling thread's own entry (synchronous fs calls run on it). The
- * name shows in `top -H` and /proc, so an operator (and bench/) can tell modelwatch's threads apart; the
- * priority lets work that can wait (shadow inference) yield the cores to ingest. Best effort: elsewhere, or
- * when not permitted, nothing changes.
+ * Names the calling thread and, when asked, sets its CPU priority (its nice value), on Linux through
+ * /proc/thread-self, which is the calling thread's own entry (synchronous fs calls run on it). The name shows
+ * in `top -H` and /proc, so an operator (and bench/) can tell modelwatch's threads apart; the priority lets
+ * work that can wait (shadow inference) yield the cores to ingest, and the tap's proxy go first. Best effort:
+ * elsewhere, or when not permitted (a negative nice value needs CAP_SYS_NICE), nothing changes.
  */
 export function describeThisThread(name: string, nice?: number): void {
   if (process.platform !== "linux") return;

@@ -2,6 +2,7 @@
  * The tap on its own thread: batches of recorded calls reach the thread that started it to be written,
  * the proxy's counts follow, closing flushes what is held, and a port that cannot be bound is said.
  */
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,6 +105,21 @@ describe("the tap on its own thread", () => {
     expect(dropped).toEqual([[2, "write_failed"]]);
   });
 
+  // /proc is Linux's; the priority is raised only where the process may (root here, or CAP_SYS_NICE).
+  it.runIf(process.platform === "linux")(
+    "names its thread and runs it above the default priority where that is permitted",
+    async () => {
+      const tap = await startTapThread(options());
+      try {
+        const nices = threadNices().filter(([name]) => name === "mw-tap");
+        expect(nices).toHaveLength(1);
+        expect(nices[0]?.[1]).toBe(process.getuid?.() === 0 ? -5 : 0);
+      } finally {
+        await tap.close();
+      }
+    },
+  );
+
   it("says why it cannot listen", async () => {
     const taken = createNetServer();
     await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
@@ -112,3 +128,13 @@ describe("the tap on its own thread", () => {
     taken.close();
   });
 });
+
+/** Each thread of this process: its name and its nice value (field 19 of its /proc stat). */
+function threadNices(): Array<[string, number]> {
+  return readdirSync("/proc/self/task").map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const close = stat.lastIndexOf(")");
+    // Fields after the name start at field 3 (the state), so field 19 is the 17th of them.
+    return [stat.slice(stat.indexOf("(") + 1, close), Number(stat.slice(close + 2).split(" ")[16])];
+  });
+}
