@@ -12,10 +12,11 @@ import type { FromTapThread, TapCounts, TapThreadData, ToTapThread } from "./thr
 const port = parentPort;
 if (!port) throw new Error("the tap's thread runs as a worker thread");
 /**
- * Above the default priority where the process may raise it (root, CAP_SYS_NICE): the proxy stands in every
- * call's path and uses little CPU (~80 µs a call), while what shares its cores (the model server's own
- * compute, the recording) can wait. With two busy processes beside bench:tap, p99 added 4.8–5.1 ms against
- * 6.7–8.5 at the default, in four pairs; on idle cores it changed nothing (measured).
+ * Above the default priority where the process may raise it (CAP_SYS_NICE, which root has outside a
+ * container, or an RLIMIT_NICE that allows it): the proxy stands in every call's path and uses little CPU
+ * (~80 µs a call), while what shares its cores (the model server's own compute, the recording) can wait.
+ * With two busy processes beside bench:tap, p99 added 4.8–5.1 ms against 6.7–8.5 at the default, in four
+ * pairs; on idle cores it changed nothing (measured).
  */
 const TAP_NICE = -5;
 describeThisThread("mw-tap", TAP_NICE);
